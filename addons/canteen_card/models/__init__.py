@@ -1,0 +1,2 @@
+from . import hr_department
+from . import hr_employee
