@@ -1,0 +1,154 @@
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+from ..tools import ledger_core
+from ..tools.ledger_core import LedgerError
+
+
+class CanteenLedger(models.AbstractModel):
+    """The ledger service of the ORM: every wizard, cron and backend charge goes through it.
+
+    It hands the work to tools/ledger_core.py on the ORM's cursor (the bridge uses the same
+    core on its own connections), turns refusals into translated errors and keeps the ORM
+    caches in step with the rows the core wrote.
+    """
+
+    _name = "canteen.ledger"
+    _description = "Ledger Service"
+
+    def _ensure_wallets(self, employees):
+        if employees:
+            self.env.flush_all()
+            ledger_core.ensure_wallets(self.env.cr, employees.ids, self.env.uid)
+            employees.invalidate_recordset(["wallet_ids"])
+
+    def _charge(
+        self,
+        employee,
+        amount,
+        *,
+        merchant,
+        card=None,
+        date=None,
+        transaction_ref=None,
+        allow_overdraft=False,
+        values=None,
+    ):
+        """Charge a cardholder for consumption at a merchant; returns the entries."""
+        card = card or employee.current_card_id
+        if not card:
+            raise UserError(self.env._("%(person)s has no card.", person=employee.name))
+        date = date or fields.Datetime.now()
+        values = dict(values or {}, merchant_id=merchant.id, transaction_ref=transaction_ref, date=date)
+        return self._call(
+            ledger_core.charge,
+            employee,
+            amount,
+            card_id=card.id,
+            on_date=date.date(),
+            allow_overdraft=allow_overdraft,
+            values=values,
+        )
+
+    def _credit(
+        self,
+        employee,
+        wallet_kind,
+        amount,
+        entry_kind,
+        *,
+        operation=None,
+        note=None,
+        values=None,
+        require_card=False,
+        enforce_max=True,
+    ):
+        """Add money to a wallet; with require_card, the person's card must be active."""
+        return self._call(
+            ledger_core.credit,
+            employee,
+            wallet_kind,
+            amount,
+            entry_kind,
+            values=dict(values or {}, operation_id=operation and operation.id, note=note),
+            enforce_max=enforce_max,
+            **self._card_check(employee, require_card),
+        )
+
+    def _debit(
+        self,
+        employee,
+        wallet_kind,
+        amount,
+        entry_kind,
+        *,
+        operation=None,
+        note=None,
+        values=None,
+        require_card=False,
+        floor=ledger_core.ZERO,
+    ):
+        """Take money from a wallet, never below `floor`; with require_card, the card must be active."""
+        return self._call(
+            ledger_core.debit,
+            employee,
+            wallet_kind,
+            amount,
+            entry_kind,
+            values=dict(values or {}, operation_id=operation and operation.id, note=note),
+            floor=floor,
+            **self._card_check(employee, require_card),
+        )
+
+    def _card_check(self, employee, require_card):
+        if not require_card:
+            return {}
+        if not employee.current_card_id:
+            raise UserError(self.env._("%(person)s has no card.", person=employee.name))
+        return {"card_id": employee.current_card_id.id, "on_date": fields.Date.context_today(self)}
+
+    def _call(self, core_function, employee, *args, **kwargs):
+        employee.ensure_one()
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint():
+                result = core_function(self.env.cr, employee.id, *args, uid=self.env.uid, **kwargs)
+        except LedgerError as error:
+            raise UserError(self._error_message(error, employee)) from error
+        self.env["canteen.wallet"].invalidate_model(["balance", "entry_ids"])
+        self.env["hr.employee"].invalidate_model(["wallet_ids"])
+        return self.env["canteen.ledger.entry"].browse([entry_id for entry_id, _kind, _after in result[0]])
+
+    def _error_message(self, error, employee):
+        """The translated sentence for a refusal of the ledger core."""
+        params = {
+            key: f"{value:.2f}" if hasattr(value, "quantize") else value
+            for key, value in error.params.items()
+        }
+        name = employee.name
+        messages = {
+            "invalid_amount": self.env._(
+                "%(amount)s is not a valid amount: use a positive amount in yuan with at most 2 decimals.",
+                amount=params.get("amount"),
+            ),
+            "insufficient_funds": self.env._(
+                "%(person)s does not have enough money: %(missing)s missing.",
+                person=name,
+                missing=params.get("missing"),
+            ),
+            "card_lost": self.env._("The card of %(person)s is reported lost.", person=name),
+            "card_cancelled": self.env._("The card of %(person)s is cancelled.", person=name),
+            "card_expired": self.env._("The card of %(person)s has expired.", person=name),
+            "unknown_identity": self.env._("This card does not belong to %(person)s.", person=name),
+            "max_balance": self.env._(
+                "This would bring the wallet of %(person)s to %(balance)s, above the card type's maximum "
+                "balance of %(maximum)s.",
+                person=name,
+                balance=params.get("balance"),
+                maximum=params.get("maximum"),
+            ),
+            "wallet_not_allowed": self.env._(
+                "The card type of %(person)s does not use this wallet.", person=name
+            ),
+        }
+        return messages.get(error.code) or self.env._("Refused: %(code)s", code=error.code)

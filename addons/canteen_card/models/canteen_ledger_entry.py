@@ -1,0 +1,110 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .canteen_wallet import WALLET_KIND_SELECTION
+
+ENTRY_KIND_SELECTION = [
+    ("topup", "Top-up"),
+    ("refund", "Refund"),
+    ("charge", "Charge"),
+    ("subsidy_grant", "Subsidy Grant"),
+    ("subsidy_expiry", "Subsidy Expiry"),
+    ("correction", "Correction"),
+    ("card_cost", "Card Cost"),
+    ("transfer", "Transfer"),
+]
+
+
+class CanteenLedgerEntry(models.Model):
+    """An immutable movement of one wallet. Rows are inserted by the ledger core
+    (tools/ledger_core.py) only; the database refuses to change or delete them, except for
+    the clearing run stamping `clearing_id` once."""
+
+    _name = "canteen.ledger.entry"
+    _description = "Ledger Entry"
+    _order = "date desc, id desc"
+    _rec_name = "id"
+
+    date = fields.Datetime(required=True, readonly=True, index=True, help="When the money moved.")
+    wallet_id = fields.Many2one(
+        "canteen.wallet", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    wallet_kind = fields.Selection(WALLET_KIND_SELECTION, required=True, readonly=True)
+    employee_id = fields.Many2one(
+        "hr.employee", string="Cardholder", required=True, readonly=True, index=True, ondelete="restrict"
+    )
+    department_id = fields.Many2one(
+        "hr.department", readonly=True, help="The cardholder's department when the money moved."
+    )
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    kind = fields.Selection(ENTRY_KIND_SELECTION, required=True, readonly=True, index=True)
+    amount = fields.Monetary(
+        required=True, readonly=True, help="Positive adds to the wallet, negative takes."
+    )
+    balance_after = fields.Monetary(required=True, readonly=True)
+    overdraft = fields.Boolean(readonly=True, help="An offline record that took the wallet below its floor.")
+    card_id = fields.Many2one("canteen.card", readonly=True, index="btree_not_null")
+    merchant_id = fields.Many2one("canteen.merchant", readonly=True, index="btree_not_null")
+    operation_id = fields.Many2one(
+        "canteen.operation",
+        readonly=True,
+        index="btree_not_null",
+        help="The desk operation this entry belongs to (top-up, refund, subsidy grant).",
+    )
+    move_id = fields.Many2one(related="operation_id.move_id", string="Journal Entry")
+    transaction_ref = fields.Char(
+        string="Transaction",
+        readonly=True,
+        index="btree_not_null",
+        help="Terminal transaction id of a charge.",
+    )
+    related_entry_id = fields.Many2one(
+        "canteen.ledger.entry", string="Corrects", readonly=True, help="The charge this entry corrects."
+    )
+    clearing_id = fields.Many2one("canteen.clearing", readonly=True, index="btree_not_null")
+    note = fields.Char(readonly=True)
+
+    def init(self):
+        # Immutability is enforced by PostgreSQL itself, whatever path a write takes.
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE OR REPLACE FUNCTION canteen_ledger_entry_immutable() RETURNS trigger AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        RAISE EXCEPTION 'canteen ledger entries cannot be deleted';
+                    END IF;
+                    IF OLD.clearing_id IS NOT NULL
+                       OR (to_jsonb(NEW) - 'clearing_id' - 'write_date' - 'write_uid')
+                          IS DISTINCT FROM (to_jsonb(OLD) - 'clearing_id' - 'write_date' - 'write_uid')
+                    THEN
+                        RAISE EXCEPTION 'canteen ledger entries cannot be changed';
+                    END IF;
+                    RETURN NEW;
+                END;
+                $$ LANGUAGE plpgsql;
+                DROP TRIGGER IF EXISTS canteen_ledger_entry_immutable ON canteen_ledger_entry;
+                CREATE TRIGGER canteen_ledger_entry_immutable
+                    BEFORE UPDATE OR DELETE ON canteen_ledger_entry
+                    FOR EACH ROW EXECUTE FUNCTION canteen_ledger_entry_immutable();
+                """
+            )
+        )
+
+    @api.depends("kind", "amount")
+    def _compute_display_name(self):
+        labels = dict(self._fields["kind"]._description_selection(self.env))
+        for entry in self:
+            entry.display_name = f"#{entry.id} {labels.get(entry.kind, '')} {entry.amount:.2f}"
+
+    @api.model_create_multi
+    def create(self, vals_list):  # pylint: disable=method-required-super
+        raise UserError(self.env._("Ledger entries are written by ledger operations only."))
+
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(self.env._("Ledger entries cannot be changed; post a correction instead."))
+
+    def unlink(self):  # pylint: disable=method-required-super
+        raise UserError(self.env._("Ledger entries cannot be deleted."))

@@ -1,0 +1,348 @@
+"""The one path every wallet balance change takes, on a plain database cursor.
+
+It runs inside the caller's transaction: the Odoo ledger service (`canteen.ledger`) calls it
+with `env.cr`, and the bridge calls it with its own connections, so the ORM and the terminals
+share the same locking, checks and arithmetic. It locks the person's wallet rows, checks the
+card and the floor, appends immutable ledger entries and updates the balances; the caller
+commits or rolls back.
+
+Money is `Decimal` throughout and stored in `numeric` columns: no float ever holds a yuan.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from psycopg2 import sql
+
+WALLET_KINDS = ("cash", "subsidy")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+# Entry kinds that are consumption, cleared with merchants instead of booked one by one.
+CONSUMPTION_KINDS = ("charge", "correction")
+ENTRY_KINDS = (
+    "topup",
+    "refund",
+    "charge",
+    "subsidy_grant",
+    "subsidy_expiry",
+    "correction",
+    "card_cost",
+    "transfer",
+)
+# Columns a caller may set on the entries besides the ones the core fills in.
+_EXTRA_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
+_CORE_COLUMNS = {
+    "wallet_id",
+    "wallet_kind",
+    "employee_id",
+    "department_id",
+    "company_id",
+    "currency_id",
+    "kind",
+    "amount",
+    "balance_after",
+    "overdraft",
+    "create_uid",
+    "write_uid",
+    "create_date",
+    "write_date",
+}
+
+
+class LedgerError(Exception):
+    """A refused balance change; `code` is stable (the bridge answers it as a decline reason)."""
+
+    def __init__(self, code, **params):
+        super().__init__(code, params)
+        self.code = code
+        self.params = params
+
+
+def to_amount(value):
+    """A positive amount in yuan with at most two decimals, as Decimal; else LedgerError."""
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError) as exc:
+        raise LedgerError("invalid_amount", amount=value) from exc
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
+        raise LedgerError("invalid_amount", amount=value)
+    return amount.quantize(CENT)
+
+
+@dataclass
+class Account:
+    """A cardholder's wallets, locked, with what the checks need."""
+
+    employee_id: int
+    company_id: int
+    department_id: int
+    currency_id: int
+    cardholder_state: str
+    floor: Decimal
+    max_balance: Decimal
+    use_cash: bool
+    use_subsidy: bool
+    cash_first: bool
+    wallets: dict = field(default_factory=dict)  # kind -> [wallet_id, balance]
+
+    def balance(self, kind):
+        return self.wallets[kind][1]
+
+    def balances(self):
+        return {kind: self.balance(kind) for kind in WALLET_KINDS}
+
+
+@dataclass
+class Movement:
+    kind: str  # wallet kind
+    amount: Decimal  # signed
+    entry_kind: str
+
+
+def ensure_wallets(cr, employee_ids, uid=1):
+    """Create the missing cash and subsidy wallets of these cardholders."""
+    cr.execute(
+        """
+        INSERT INTO canteen_wallet (employee_id, kind, company_id, currency_id, balance,
+                                    create_uid, write_uid, create_date, write_date)
+        SELECT e.id, k.kind, e.company_id, c.currency_id, 0,
+               %s, %s, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+          FROM hr_employee e
+          JOIN res_company c ON c.id = e.company_id
+         CROSS JOIN (VALUES ('cash'), ('subsidy')) AS k(kind)
+         WHERE e.id = ANY(%s)
+        ON CONFLICT (employee_id, kind) DO NOTHING
+        """,
+        [uid, uid, list(employee_ids)],
+    )
+
+
+def lock_account(cr, employee_id, uid=1):
+    """Lock the cardholder's wallet rows (FOR UPDATE) and read what the checks need."""
+    cr.execute(
+        """
+        SELECT e.company_id, e.department_id, c.currency_id, COALESCE(e.cardholder_state, 'active'),
+               COALESCE(t.overdraft_floor, 0)::text, COALESCE(t.max_balance, 0)::text,
+               COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
+               COALESCE(c.canteen_spend_cash_first, FALSE)
+          FROM hr_employee e
+          JOIN res_company c ON c.id = e.company_id
+          LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
+         WHERE e.id = %s
+        """,
+        [employee_id],
+    )
+    row = cr.fetchone()
+    if not row:
+        raise LedgerError("unknown_identity")
+    # Amounts travel as text: Odoo's cursors turn numeric into float, the core never does.
+    company_id, department_id, currency_id, state, floor, max_balance, *flags = row
+    account = Account(
+        employee_id,
+        company_id,
+        department_id,
+        currency_id,
+        state,
+        Decimal(floor),
+        Decimal(max_balance),
+        *flags,
+    )
+    for _attempt in range(2):
+        cr.execute(
+            "SELECT id, kind, balance::text FROM canteen_wallet "
+            "WHERE employee_id = %s ORDER BY id FOR UPDATE",
+            [employee_id],
+        )
+        account.wallets = {kind: [wallet_id, Decimal(balance)] for wallet_id, kind, balance in cr.fetchall()}
+        if len(account.wallets) == len(WALLET_KINDS):
+            return account
+        ensure_wallets(cr, [employee_id], uid)
+    raise LedgerError("unknown_identity")
+
+
+def check_card(cr, card_id, employee_id, on_date):
+    """Refuse a card that is not active or not this person's; lock it against a loss report."""
+    cr.execute(
+        "SELECT employee_id, state, expiry_date FROM canteen_card WHERE id = %s FOR SHARE",
+        [card_id],
+    )
+    row = cr.fetchone()
+    if not row or row[0] != employee_id:
+        raise LedgerError("unknown_identity")
+    _owner, state, expiry_date = row
+    if state == "lost":
+        raise LedgerError("card_lost")
+    if state in ("cancelled", "replaced"):
+        raise LedgerError("card_cancelled")
+    if state == "expired" or (expiry_date and on_date and expiry_date < on_date):
+        raise LedgerError("card_expired")
+
+
+def split_charge(account, amount, allow_overdraft=False):
+    """Which wallet pays how much of a charge: subsidy first (or cash first), then cash overdraft.
+
+    Returns {kind: amount taken} and whether the cash wallet goes below its floor.
+    """
+    order = ["cash", "subsidy"] if account.cash_first else ["subsidy", "cash"]
+    usable = [k for k in order if (account.use_cash if k == "cash" else account.use_subsidy)]
+    taken = dict.fromkeys(WALLET_KINDS, ZERO)
+    remaining = amount
+    for kind in usable:
+        part = min(max(account.balance(kind) - taken[kind], ZERO), remaining)
+        taken[kind] += part
+        remaining -= part
+    overdraft = False
+    if remaining > 0:
+        if not account.use_cash:
+            if not allow_overdraft:
+                raise LedgerError("insufficient_funds", missing=remaining)
+            overdraft = True
+            kind = usable[0] if usable else "cash"
+            taken[kind] += remaining
+            return taken, overdraft
+        room = account.balance("cash") - taken["cash"] - account.floor
+        if remaining > room and not allow_overdraft:
+            raise LedgerError("insufficient_funds", missing=remaining - max(room, ZERO))
+        overdraft = remaining > room
+        taken["cash"] += remaining
+    return taken, overdraft
+
+
+def append_entries(cr, account, movements, values=None, *, uid=1, overdraft=False):
+    """Append one entry per movement, update the balances; return [(entry_id, kind, balance_after)]."""
+    values = dict(values or {})
+    values.setdefault("date", datetime.now(UTC).replace(tzinfo=None))
+    bad = [c for c in values if c in _CORE_COLUMNS or not _EXTRA_COLUMN.match(c)]
+    if bad:
+        raise ValueError(f"columns the ledger core sets itself or invalid: {bad}")
+    columns = list(values)
+    results = []
+    for movement in movements:
+        wallet = account.wallets[movement.kind]
+        wallet[1] += movement.amount
+        cr.execute(
+            sql.SQL(
+                """
+                INSERT INTO canteen_ledger_entry
+                       (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
+                        amount, balance_after, overdraft, create_uid, write_uid, create_date, write_date
+                        {extra_columns})
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                        now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'{extra_values})
+                RETURNING id
+                """
+            ).format(
+                extra_columns=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns),
+                extra_values=sql.SQL("").join(sql.SQL(", %s") for _c in columns),
+            ),
+            [
+                wallet[0],
+                movement.kind,
+                account.employee_id,
+                account.department_id,
+                account.company_id,
+                account.currency_id,
+                movement.entry_kind,
+                movement.amount,
+                wallet[1],
+                overdraft and movement.amount < 0,
+                uid,
+                uid,
+                *(values[c] for c in columns),
+            ],
+        )
+        results.append((cr.fetchone()[0], movement.kind, wallet[1]))
+    for kind in {m.kind for m in movements}:
+        wallet_id, balance = account.wallets[kind]
+        cr.execute(
+            "UPDATE canteen_wallet SET balance = %s, write_date = now() AT TIME ZONE 'UTC', write_uid = %s "
+            "WHERE id = %s",
+            [balance, uid, wallet_id],
+        )
+    return results
+
+
+def charge(cr, employee_id, amount, *, card_id=None, on_date=None, allow_overdraft=False, values=None, uid=1):
+    """Charge a cardholder: lock, check card and floor, split subsidy/cash, append entries.
+
+    Returns (entries, balances, overdraft). With allow_overdraft (offline records: money already
+    spent) the floor is not enforced and the entries are flagged instead.
+    """
+    amount = to_amount(amount)
+    if card_id:
+        check_card(cr, card_id, employee_id, on_date)
+    account = lock_account(cr, employee_id, uid)
+    if account.cardholder_state != "active":
+        raise LedgerError("card_cancelled")
+    taken, overdraft = split_charge(account, amount, allow_overdraft)
+    movements = [Movement(kind, -part, "charge") for kind, part in taken.items() if part]
+    entries = append_entries(
+        cr, account, movements, dict(values or {}, card_id=card_id), uid=uid, overdraft=overdraft
+    )
+    return entries, account.balances(), overdraft
+
+
+def credit(
+    cr,
+    employee_id,
+    wallet_kind,
+    amount,
+    entry_kind,
+    *,
+    card_id=None,
+    on_date=None,
+    values=None,
+    uid=1,
+    enforce_max=True,
+):
+    """Add money to one wallet (top-up, subsidy grant, transfer in); with a card, it must be active."""
+    amount = to_amount(amount)
+    if card_id:
+        check_card(cr, card_id, employee_id, on_date)
+    account = lock_account(cr, employee_id, uid)
+    _check_wallet_allowed(account, wallet_kind)
+    new_balance = account.balance(wallet_kind) + amount
+    if enforce_max and account.max_balance > 0 and new_balance > account.max_balance:
+        raise LedgerError("max_balance", maximum=account.max_balance, balance=new_balance)
+    entries = append_entries(cr, account, [Movement(wallet_kind, amount, entry_kind)], values, uid=uid)
+    return entries, account.balances()
+
+
+def debit(
+    cr,
+    employee_id,
+    wallet_kind,
+    amount,
+    entry_kind,
+    *,
+    card_id=None,
+    on_date=None,
+    values=None,
+    uid=1,
+    floor=ZERO,
+):
+    """Take money out of one wallet (refund, subsidy expiry, card cost, transfer out).
+
+    The wallet may not go below `floor` (0: a refund never creates a debt); with a card, it must
+    be active.
+    """
+    amount = to_amount(amount)
+    if card_id:
+        check_card(cr, card_id, employee_id, on_date)
+    account = lock_account(cr, employee_id, uid)
+    if account.balance(wallet_kind) - amount < floor:
+        raise LedgerError(
+            "insufficient_funds", missing=amount - max(account.balance(wallet_kind) - floor, ZERO)
+        )
+    entries = append_entries(cr, account, [Movement(wallet_kind, -amount, entry_kind)], values, uid=uid)
+    return entries, account.balances()
+
+
+def _check_wallet_allowed(account, wallet_kind):
+    if wallet_kind not in WALLET_KINDS:
+        raise LedgerError("wallet_not_allowed", wallet=wallet_kind)
+    allowed = account.use_cash if wallet_kind == "cash" else account.use_subsidy
+    if not allowed:
+        raise LedgerError("wallet_not_allowed", wallet=wallet_kind)
