@@ -1,0 +1,164 @@
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+OPERATION_KIND_SELECTION = [
+    ("topup", "Top-up"),
+    ("refund", "Refund"),
+    ("subsidy_grant", "Subsidy Grant"),
+    ("subsidy_expiry", "Subsidy Expiry"),
+]
+
+
+class CanteenOperation(models.Model):
+    """A desk operation (a top-up, a refund, a subsidy grant, an expiry run): the origin
+    document of its ledger entries and of the one journal entry that books them."""
+
+    _name = "canteen.operation"
+    _description = "Card Desk Operation"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, readonly=True, default="/", copy=False)
+    kind = fields.Selection(OPERATION_KIND_SELECTION, required=True, readonly=True)
+    date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    wallet_kind = fields.Selection([("cash", "Cash"), ("subsidy", "Subsidy")], required=True, readonly=True)
+    payment_journal_id = fields.Many2one(
+        "account.journal",
+        readonly=True,
+        check_company=True,
+        help="Cash or bank journal of a top-up or refund.",
+    )
+    move_id = fields.Many2one("account.move", string="Journal Entry", readonly=True, check_company=True)
+    entry_ids = fields.One2many(
+        "canteen.ledger.entry", "operation_id", string="Ledger Entries", readonly=True
+    )
+    # Not stored: the entries are inserted by the ledger core in SQL, outside the ORM's triggers.
+    amount_total = fields.Monetary(
+        compute="_compute_amount_total", help="Sum of the entries: money added minus money taken."
+    )
+    entry_count = fields.Integer(compute="_compute_amount_total")
+    note = fields.Char(readonly=True)
+
+    @api.depends("entry_ids.amount")
+    def _compute_amount_total(self):
+        for operation in self:
+            operation.amount_total = sum(operation.entry_ids.mapped("amount"))
+            operation.entry_count = len(operation.entry_ids)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("canteen.operation") or "/"
+        return super().create(vals_list)
+
+    def unlink(self):  # pylint: disable=method-required-super
+        raise UserError(self.env._("Card desk operations cannot be deleted."))
+
+    @api.model
+    def _perform(self, kind, wallet_kind, employees, apply, *, payment_journal=None, note=None):
+        """Run a desk operation: one operation per company of `employees`, `apply(operation,
+        employee)` moving each person's money through the ledger, then one journal entry each."""
+        operations = self.browse()
+        try:
+            # All or nothing, even for a caller that catches the error (a batch import, say).
+            with self.env.cr.savepoint():
+                for company in employees.company_id:
+                    operations |= self._perform_company(
+                        company,
+                        kind,
+                        wallet_kind,
+                        employees,
+                        apply,
+                        payment_journal=payment_journal,
+                        note=note,
+                    )
+        except Exception:
+            self.env.invalidate_all()
+            raise
+        return operations
+
+    def _perform_company(self, company, kind, wallet_kind, employees, apply, *, payment_journal, note):
+        journal = payment_journal or company.canteen_payment_journal_id
+        operation = self.create(
+            {
+                "kind": kind,
+                "wallet_kind": wallet_kind,
+                "company_id": company.id,
+                "payment_journal_id": journal.id if kind in ("topup", "refund") else False,
+                "note": note,
+            }
+        )
+        for employee in employees.filtered(lambda e: e.company_id == company):
+            apply(operation, employee)
+        operation._book(operation._counterpart_account())
+        return operation
+
+    def _counterpart_account(self):
+        """Cash or bank for money paid in or out; the subsidy expense account for subsidies."""
+        self.ensure_one()
+        if self.kind in ("topup", "refund"):
+            if not self.payment_journal_id.default_account_id:
+                raise UserError(
+                    self.env._("Choose a cash or bank journal for %(company)s.", company=self.company_id.name)
+                )
+            return self.payment_journal_id.default_account_id
+        self.company_id._canteen_wallet_accounting(self.wallet_kind)
+        return self.company_id.canteen_subsidy_expense_account_id
+
+    def _book(self, counterpart_account):
+        """Post one journal entry for the operation's entries: the wallet liability against
+        `counterpart_account` (cash/bank for top-ups and refunds, subsidy expense for grants)."""
+        self.ensure_one()
+        self.invalidate_recordset(["entry_ids", "amount_total"])
+        label = dict(self._fields["kind"]._description_selection(self.env))[self.kind]
+        total = self.company_id.currency_id.round(sum(self.entry_ids.mapped("amount")))
+        if self.company_id.currency_id.is_zero(total):
+            return self.env["account.move"]
+        journal, liability = self.company_id._canteen_wallet_accounting(self.wallet_kind)
+        journal = self.payment_journal_id or journal
+        # Money added to wallets is owed to the cardholders: credit the liability.
+        liability_line = {
+            "account_id": liability.id,
+            "name": label,
+            "debit": max(-total, 0),
+            "credit": max(total, 0),
+        }
+        counterpart_line = {
+            "account_id": counterpart_account.id,
+            "name": label,
+            "debit": max(total, 0),
+            "credit": max(-total, 0),
+        }
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": journal.id,
+                    "company_id": self.company_id.id,
+                    "date": fields.Date.context_today(self, self.date),
+                    "ref": f"{self.name} {label}",
+                    "line_ids": [Command.create(liability_line), Command.create(counterpart_line)],
+                }
+            )
+        )
+        move.action_post()
+        self.move_id = move
+        return move
+
+    def _action_open(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_operation_action")
+        if len(self) == 1:
+            action.update({"res_id": self.id, "view_mode": "form", "views": [(False, "form")]})
+        else:
+            action["domain"] = [("id", "in", self.ids)]
+        return action
+
+    def action_view_entries(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_ledger_entry_action")
+        action["domain"] = [("operation_id", "in", self.ids)]
+        return action

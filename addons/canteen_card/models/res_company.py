@@ -1,0 +1,135 @@
+from odoo import fields, models
+from odoo.exceptions import UserError
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
+
+# Starting codes of the accounts created for the wallets; the first free code from here is used.
+ACCOUNT_SPECS = {
+    "canteen_cash_liability_account_id": (
+        "219100",
+        "liability_current",
+        _lt("Cash Wallets (stored value owed)"),
+    ),
+    "canteen_subsidy_liability_account_id": (
+        "219200",
+        "liability_current",
+        _lt("Subsidy Wallets (stored value owed)"),
+    ),
+    "canteen_merchant_account_id": ("219300", "liability_current", _lt("Merchants to Settle")),
+    "canteen_subsidy_expense_account_id": ("621900", "expense", _lt("Meal Subsidies")),
+}
+JOURNAL_SPECS = {
+    "canteen_cash_journal_id": ("CWAL", _lt("Cash Wallets")),
+    "canteen_subsidy_journal_id": ("SWAL", _lt("Subsidy Wallets")),
+}
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    canteen_spend_cash_first = fields.Boolean(
+        string="Spend Cash Before Subsidy",
+        help="By default a charge takes the subsidy wallet first, then cash.",
+    )
+    canteen_cash_journal_id = fields.Many2one(
+        "account.journal", string="Cash Wallet Journal", check_company=True
+    )
+    canteen_subsidy_journal_id = fields.Many2one(
+        "account.journal", string="Subsidy Wallet Journal", check_company=True
+    )
+    canteen_cash_liability_account_id = fields.Many2one(
+        "account.account", string="Cash Wallet Liability Account", check_company=True
+    )
+    canteen_subsidy_liability_account_id = fields.Many2one(
+        "account.account", string="Subsidy Wallet Liability Account", check_company=True
+    )
+    canteen_subsidy_expense_account_id = fields.Many2one(
+        "account.account", string="Subsidy Expense Account", check_company=True
+    )
+    canteen_merchant_account_id = fields.Many2one(
+        "account.account",
+        string="Default Merchant Account",
+        check_company=True,
+        help="Account credited by the clearing run for merchants without an account of their own.",
+    )
+    canteen_payment_journal_id = fields.Many2one(
+        "account.journal",
+        string="Default Top-up Journal",
+        check_company=True,
+        domain="[('type', 'in', ('cash', 'bank'))]",
+        help="Cash or bank journal that receives top-ups and pays refunds, unless the operator "
+        "picks another.",
+    )
+
+    def _canteen_setup_accounting(self):
+        """Create the wallet journals and accounts each company lacks. Accounts belong to the
+        root company (branches share their root's chart); journals belong to each company."""
+        for company in self.filtered("chart_template"):
+            root = company.root_id
+            if company != root:
+                root._canteen_setup_accounting()
+            vals = {}
+            for field_name, (code, account_type, name) in ACCOUNT_SPECS.items():
+                if not company[field_name]:
+                    vals[field_name] = (
+                        root[field_name] or root._canteen_create_account(code, account_type, name)
+                    ).id
+            for field_name, (code, name) in JOURNAL_SPECS.items():
+                if not company[field_name]:
+                    vals[field_name] = company._canteen_create_journal(code, name).id
+            if not company.canteen_payment_journal_id:
+                cash_journal = self.env["account.journal"].search(
+                    [("company_id", "=", company.id), ("type", "=", "cash")], limit=1
+                )
+                vals["canteen_payment_journal_id"] = (
+                    cash_journal or company._canteen_create_journal("CDSK", _lt("Card Desk Cash"), "cash")
+                ).id
+            if vals:
+                company.sudo().write(vals)
+
+    def _canteen_create_account(self, code, account_type, name):
+        Account = self.env["account.account"].sudo().with_company(self)
+        return Account.create(
+            {
+                "name": str(name),
+                "code": Account._search_new_account_code(code),
+                "account_type": account_type,
+                "company_ids": [self.id],
+                "reconcile": False,
+            }
+        )
+
+    def _canteen_create_journal(self, code, name, journal_type="general"):
+        Journal = self.env["account.journal"].sudo()
+        used = set(Journal.search([("company_id", "=", self.id)]).mapped("code"))
+        free = next(c for c in [code, *(f"{code[:3]}{n}" for n in range(1, 10))] if c not in used)
+        return Journal.create(
+            {
+                "name": str(name),
+                "code": free,
+                "type": journal_type,
+                "company_id": self.id,
+            }
+        )
+
+    def _canteen_wallet_accounting(self, wallet_kind):
+        """(journal, liability account) of a wallet kind, created on first use."""
+        self.ensure_one()
+        field_prefix = f"canteen_{wallet_kind}"
+        if not (self[f"{field_prefix}_journal_id"] and self[f"{field_prefix}_liability_account_id"]):
+            self._canteen_setup_accounting()
+        journal, account = self[f"{field_prefix}_journal_id"], self[f"{field_prefix}_liability_account_id"]
+        if not (journal and account):
+            raise UserError(
+                self.env._(
+                    "%(company)s has no chart of accounts: install one (Accounting settings) before "
+                    "moving money.",
+                    company=self.name,
+                )
+            )
+        return journal, account
+
+    def _canteen_timezone(self):
+        """The time zone that decides which day a charge belongs to."""
+        return self.resource_calendar_id.tz or self.partner_id.tz or "Asia/Shanghai"

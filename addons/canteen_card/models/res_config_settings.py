@@ -1,0 +1,26 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    canteen_spend_cash_first = fields.Boolean(related="company_id.canteen_spend_cash_first", readonly=False)
+    canteen_cash_journal_id = fields.Many2one(related="company_id.canteen_cash_journal_id", readonly=False)
+    canteen_subsidy_journal_id = fields.Many2one(
+        related="company_id.canteen_subsidy_journal_id", readonly=False
+    )
+    canteen_cash_liability_account_id = fields.Many2one(
+        related="company_id.canteen_cash_liability_account_id", readonly=False
+    )
+    canteen_subsidy_liability_account_id = fields.Many2one(
+        related="company_id.canteen_subsidy_liability_account_id", readonly=False
+    )
+    canteen_subsidy_expense_account_id = fields.Many2one(
+        related="company_id.canteen_subsidy_expense_account_id", readonly=False
+    )
+    canteen_merchant_account_id = fields.Many2one(
+        related="company_id.canteen_merchant_account_id", readonly=False
+    )
+    canteen_payment_journal_id = fields.Many2one(
+        related="company_id.canteen_payment_journal_id", readonly=False
+    )
