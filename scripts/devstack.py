@@ -361,9 +361,9 @@ def echo_odoo_line(line, state):
         print("    " + line.rstrip(), flush=True)
 
 
-def run_odoo_tests(db, dbname, log_path):
+def run_odoo_tests(db, dbname, log_path, tags=None):
     modules = canteen_addons()
-    tags = ",".join(f"/{m}" for m in modules)
+    tags = tags or ",".join(f"/{m}" for m in modules)
     cmd = odoo_cmd(
         db,
         dbname,
@@ -455,9 +455,9 @@ def cmd_test(args):
         with contextlib.suppress(Exception):
             drop_database(db, dbname)
         if not args.pytest_only:
-            p, f = run_odoo_tests(db, dbname, LOCAL / "odoo-test.log")
+            p, f = run_odoo_tests(db, dbname, LOCAL / f"odoo-test-{os.getpid()}.log", args.test_tags)
             passed, failed = passed + p, failed + f
-            say(f"Odoo tests: {p} passed, {f} failed (full log: .local/odoo-test.log)")
+            say(f"Odoo tests: {p} passed, {f} failed (full log: .local/odoo-test-{os.getpid()}.log)")
         if not args.odoo_only:
             p, f = run_pytest(db, dbname, LOCAL / "pytest.xml", args.pytest_args)
             passed, failed = passed + p, failed + f
@@ -518,6 +518,12 @@ def merge_po(polib, pot_path, po_path):
     return len(template.untranslated_entries())
 
 
+def cmd_db(_args):
+    ensure_odoo()
+    db, _cluster = ensure_postgres("pg", durable=True)
+    say(f"PostgreSQL ready at {db['host']}:{db['port']} (user {db['user']})")
+
+
 def cmd_stop(_args):
     cluster = PrivateCluster("pg", db_settings(), durable=True)
     if cluster.data.exists():
@@ -535,11 +541,14 @@ def main():
     test = sub.add_parser("test", help="install every canteen addon in a throwaway database and test")
     test.add_argument("--odoo-only", action="store_true", help="skip pytest")
     test.add_argument("--pytest-only", action="store_true", help="skip the Odoo tests")
+    test.add_argument("--test-tags", help="Odoo test tags instead of every canteen addon, e.g. /canteen_card")
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     test.set_defaults(func=cmd_test)
     i18n = sub.add_parser("i18n", help="export the addons' terms and merge them into i18n/zh_CN.po")
     i18n.add_argument("addons", nargs="*", help="only these addons")
     i18n.set_defaults(func=cmd_i18n)
+    db = sub.add_parser("db", help="start only PostgreSQL (the private durable cluster if none answers)")
+    db.set_defaults(func=cmd_db)
     stop = sub.add_parser("stop", help="stop the private PostgreSQL started by run")
     stop.set_defaults(func=cmd_stop)
     args = parser.parse_args()
