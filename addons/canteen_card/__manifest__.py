@@ -35,6 +35,7 @@
         "demo/res_company_demo.xml",
         "demo/hr_department_demo.xml",
         "demo/hr_employee_demo.xml",
+        "demo/canteen_card_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
     "application": True,

@@ -3,6 +3,7 @@ from odoo import api, fields, models
 
 class CanteenCardType(models.Model):
     _name = "canteen.card.type"
+    _inherit = ["canteen.company.shared.mixin"]
     _description = "Card Type"
     _order = "sequence, name"
     _check_company_auto = True

@@ -35,6 +35,15 @@ class CanteenLedger(models.AbstractModel):
         values=None,
     ):
         """Charge a cardholder for consumption at a merchant; returns the entries."""
+        if merchant.company_id not in employee.company_id.parent_ids:
+            # The liability is the cardholder's company's; its merchants are its own or its parents'.
+            raise UserError(
+                self.env._(
+                    "%(person)s cannot pay at %(merchant)s, a merchant of another company.",
+                    person=employee.name,
+                    merchant=merchant.name,
+                )
+            )
         card = card or employee.current_card_id
         if not card:
             raise UserError(self.env._("%(person)s has no card.", person=employee.name))

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 MERCHANT_KIND_SELECTION = [("canteen", "Canteen"), ("supermarket", "Supermarket"), ("shop", "Shop")]
 
@@ -7,6 +7,7 @@ class CanteenMerchant(models.Model):
     """A canteen, supermarket or shop that takes card payments and is settled separately."""
 
     _name = "canteen.merchant"
+    _inherit = ["canteen.company.shared.mixin"]
     _description = "Merchant"
     _order = "company_id, name"
     _check_company_auto = True
@@ -24,7 +25,15 @@ class CanteenMerchant(models.Model):
         "account.account",
         string="Settlement Account",
         check_company=True,
-        default=lambda self: self.env.company.canteen_merchant_account_id,
+        compute="_compute_account_id",
+        store=True,
+        readonly=False,
+        precompute=True,
         help="Credited by the clearing run with what the merchant's customers spent.",
     )
     clearing_ids = fields.One2many("canteen.clearing", "merchant_id", string="Clearings", readonly=True)
+
+    @api.depends("company_id")
+    def _compute_account_id(self):
+        for merchant in self:
+            merchant.account_id = merchant.company_id.canteen_merchant_account_id

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
@@ -149,6 +151,26 @@ class CanteenOperation(models.Model):
         move.action_post()
         self.move_id = move
         return move
+
+    @api.model
+    def _demo_fund_cardholders(self):
+        """Demo data: 200.00 cash and 50.00 subsidy for every demo cardholder with a card."""
+        self.env.cr.precommit.run()  # branch companies created by the demo get their chart first
+        holders = self.env["canteen.card"].search([("state", "=", "active")]).employee_id
+        ledger = self.env["canteen.ledger"]
+        for kind, wallet_kind, amount in (
+            ("topup", "cash", Decimal("200.00")),
+            ("subsidy_grant", "subsidy", Decimal("50.00")),
+        ):
+            entry_kind = "topup" if kind == "topup" else "subsidy_grant"
+            self._perform(
+                kind,
+                wallet_kind,
+                holders,
+                lambda operation, employee, w=wallet_kind, a=amount, e=entry_kind: ledger._credit(
+                    employee, w, a, e, operation=operation, note=self.env._("Demo data")
+                ),
+            )
 
     def _action_open(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_operation_action")

@@ -3,6 +3,7 @@ from odoo import fields, models
 
 class CanteenRuleGroup(models.Model):
     _name = "canteen.rule.group"
+    _inherit = ["canteen.company.shared.mixin"]
     _description = "Consumption Rule Group"
     _order = "sequence, name"
     _check_company_auto = True

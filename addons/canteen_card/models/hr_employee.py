@@ -67,6 +67,12 @@ class HrEmployee(models.Model):
         ),
     ]
 
+    @api.constrains("card_type_id", "rule_group_id", "company_id")
+    def _check_canteen_company(self):
+        # hr.employee does not check companies automatically: card types and rule groups of the
+        # cardholder's company or of a parent company only.
+        self._check_company(["card_type_id", "rule_group_id"])
+
     @api.depends("card_ids.state")
     def _compute_current_card_id(self):
         for employee in self:

@@ -3,6 +3,7 @@ import datetime
 from freezegun import freeze_time
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import CanteenCardCase
 
@@ -75,6 +76,7 @@ class TestClearing(CanteenCardCase):
         row.invalidate_recordset()
         self.assertEqual((row.liability_balance, row.uncleared_total, row.difference), (25, 0, 0))
 
+    @mute_logger("odoo.sql_db")
     def test_cleared_entries_stay_immutable(self):
         self.topup(self.alice, 40)
         entries = self.charge(self.alice, 15, date=datetime.datetime(2026, 5, 4, 4, 0))

@@ -132,3 +132,14 @@ class TestLedger(CanteenCardCase):
         self.assertEqual(entries.balance_after, 0)
         self.cr.execute("SELECT balance FROM canteen_wallet WHERE id = %s", [entries.wallet_id.id])
         self.assertEqual(self.cr.fetchone()[0], Decimal("0.00"))
+
+    def test_cross_company_records_refused(self):
+        other = self._make_company("Other Group")
+        foreign_type = self.env["canteen.card.type"].create({"name": "Foreign", "company_id": other.id})
+        with self.assertRaises(UserError):
+            self.alice.card_type_id = foreign_type
+        foreign_merchant = self.env["canteen.merchant"].create({"name": "Elsewhere", "company_id": other.id})
+        self.topup(self.alice, 10)
+        with self.assertRaises(UserError):
+            self.charge(self.alice, 1, merchant=foreign_merchant)
+        self.assertEqual(self.balances(self.alice), (10.0, 0.0))

@@ -1,1 +1,2 @@
 from . import canteen_terminal
+from . import canteen_ledger_entry
