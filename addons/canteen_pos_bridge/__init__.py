@@ -1,1 +1,3 @@
+from . import cli
 from . import models
+from . import wizard

@@ -1,14 +1,30 @@
+import secrets
+from datetime import timedelta
+
+import pytz
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+
+# A terminal long-polls for at most this many seconds; three missed windows mean offline.
+POLL_WINDOW_SECONDS = 55
+OFFLINE_AFTER = timedelta(seconds=3 * POLL_WINDOW_SECONDS)
+MODE_SELECTION = [
+    ("free", "Free amount"),
+    ("fixed", "Fixed amount"),
+    ("count", "Count"),
+    ("menu", "Menu"),
+]
 
 
 class CanteenTerminal(models.Model):
     _name = "canteen.terminal"
     _description = "Canteen Terminal"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "company_id, number"
     _check_company_auto = True
 
-    name = fields.Char(required=True)
+    name = fields.Char(required=True, tracking=True)
     number = fields.Integer(
         required=True, help="Terminal number shown on the device, 1 to 999, unique per company."
     )
@@ -20,10 +36,37 @@ class CanteenTerminal(models.Model):
         required=True,
         default="card",
     )
+    mode = fields.Selection(MODE_SELECTION, required=True, default="free", tracking=True)
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    merchant_id = fields.Many2one("canteen.merchant", check_company=True, tracking=True)
+    location = fields.Char(help="Canteen, floor or counter where the terminal stands.")
+    fixed_amount = fields.Monetary(
+        help="Amount of a meal in fixed mode when the meal period has none of its own."
+    )
+    fixed_amount_ids = fields.One2many("canteen.terminal.fixed.amount", "terminal_id", string="Fixed Amounts")
+    same_card_interval = fields.Integer(
+        string="Same-card Interval (s)",
+        default=3,
+        help="The device ignores the same card again within this time.",
+    )
+    enabled = fields.Boolean(
+        default=True, tracking=True, help="A disabled terminal is refused by the bridge."
+    )
     active = fields.Boolean(default=True)
+    secret = fields.Char(copy=False, groups="base.group_system", help="HMAC key shared with the device.")
+    secret_shown = fields.Boolean(
+        readonly=True, copy=False, help="The secret is shown once; then only rotated."
+    )
+    last_seen = fields.Datetime(readonly=True, help="Last request the bridge received from the terminal.")
+    online_state = fields.Selection(
+        [("online", "Online"), ("offline", "Offline"), ("never", "Never seen")],
+        compute="_compute_online_state",
+    )
+    command_ids = fields.One2many("canteen.terminal.command", "terminal_id", string="Commands")
+    failure_ids = fields.One2many("canteen.terminal.failure", "terminal_id", string="Failures")
 
     _sql_constraints = [
         (
@@ -41,3 +84,82 @@ class CanteenTerminal(models.Model):
                 raise ValidationError(
                     self.env._("Terminal number %(number)s is outside 1 to 999.", number=terminal.number)
                 )
+
+    @api.depends("last_seen")
+    def _compute_online_state(self):
+        now = fields.Datetime.now()
+        for terminal in self:
+            if not terminal.last_seen:
+                terminal.online_state = "never"
+            else:
+                terminal.online_state = "online" if now - terminal.last_seen <= OFFLINE_AFTER else "offline"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals["secret"] = self._new_secret()
+        return super().create(vals_list)
+
+    @api.model
+    def _new_secret(self):
+        return secrets.token_hex(32)
+
+    def action_show_secret(self):
+        """Show the secret generated at registration, once."""
+        self.ensure_one()
+        if self.secret_shown:
+            raise UserError(self.env._("The secret was shown already; rotate it to get a new one."))
+        self.secret_shown = True
+        return self._action_show_secret(self.sudo().secret)
+
+    def action_rotate_secret(self):
+        """Give the terminal a new secret and show it once."""
+        self.ensure_one()
+        secret = self._new_secret()
+        self.sudo().write({"secret": secret, "secret_shown": True})
+        return self._action_show_secret(secret)
+
+    def _action_show_secret(self, secret):
+        wizard = self.env["canteen.terminal.secret.wizard"].create({"terminal_id": self.id, "secret": secret})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Terminal Secret"),
+            "res_model": wizard._name,
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    @api.model
+    def _cron_alert_silent_terminals(self):
+        """Schedule an activity on enabled terminals silent for 5 minutes during working hours."""
+        now = fields.Datetime.now()
+        silent = self.search(
+            [
+                ("enabled", "=", True),
+                ("last_seen", "!=", False),
+                ("last_seen", "<", now - timedelta(minutes=5)),
+            ]
+        )
+        activity_type = self.env.ref("mail.mail_activity_data_warning", raise_if_not_found=False)
+        for terminal in silent.filtered(lambda t: t._in_working_hours(now)):
+            if terminal.activity_ids.filtered(lambda a: a.activity_type_id == activity_type):
+                continue
+            terminal.activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                summary=self.env._("Terminal %(name)s is silent", name=terminal.name),
+                note=self.env._("No request since %(time)s.", time=terminal.last_seen),
+                user_id=terminal.company_id.canteen_terminal_alert_user_id.id
+                or self.env.ref("base.user_admin").id,
+            )
+        return silent
+
+    def _in_working_hours(self, when):
+        calendar = self.company_id.resource_calendar_id
+        if not calendar:
+            return True
+        utc = fields.Datetime.to_datetime(when).replace(tzinfo=pytz.utc)
+        intervals = calendar._work_intervals_batch(utc - timedelta(minutes=1), utc + timedelta(minutes=1))[
+            False
+        ]
+        return bool(list(intervals))

@@ -1,0 +1,468 @@
+"""The bridge: a gevent HTTP server implementing terminal protocol v1.
+
+Stateless apart from a short-lived terminal cache: every fact lives in PostgreSQL, so any
+number of bridge processes can serve the same database. Each request runs in one database
+transaction that is committed before the answer is sent. Long polls hold no connection while
+they wait; a LISTEN connection wakes them within a second of a new command.
+"""
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from urllib.parse import parse_qs
+
+import gevent
+import gevent.event
+import gevent.queue
+import gevent.select
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from gevent.socket import wait_read, wait_write
+
+from ..models.canteen_terminal_command import NOTIFY_CHANNEL
+from ..tools import charge_engine
+from ..tools.charge_engine import BadRequest
+
+_logger = logging.getLogger("canteen.bridge")
+
+MAX_BODY = 1024 * 1024
+MAX_CLOCK_SKEW = 300
+MAX_WAIT = 55
+MAX_OFFLINE_BATCH = 1000
+TERMINAL_CACHE_SECONDS = 5
+NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def gevent_wait_callback(conn, timeout=None):
+    """Let psycopg2 yield to other greenlets while it waits for PostgreSQL (as Odoo's gevent server)."""
+    while True:
+        state = conn.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            break
+        if state == psycopg2.extensions.POLL_READ:
+            wait_read(conn.fileno(), timeout=timeout)
+        elif state == psycopg2.extensions.POLL_WRITE:
+            wait_write(conn.fileno(), timeout=timeout)
+        else:
+            raise psycopg2.OperationalError(f"Bad result from poll: {state!r}")
+
+
+class HttpError(Exception):
+    def __init__(self, status, body):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def refuse(status, code, detail=None):
+    body = {"error": code}
+    if detail:
+        body["detail"] = detail
+    return HttpError(status, body)
+
+
+class ConnectionPool:
+    """A fixed number of connections handed out to greenlets; broken ones are replaced."""
+
+    def __init__(self, dsn, size):
+        self.dsn = dsn
+        self.size = size
+        self.idle = gevent.queue.LifoQueue()
+        for _n in range(size):
+            self.idle.put(None)  # connected lazily
+
+    def _connect(self):
+        conn = psycopg2.connect(self.dsn, connect_timeout=3, application_name="canteen-bridge")
+        conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+        return conn
+
+    def get(self, timeout=10):
+        try:
+            conn = self.idle.get(timeout=timeout)
+        except gevent.queue.Empty as error:
+            raise refuse(503, "busy", "no database connection free") from error
+        try:
+            return conn if conn is not None and not conn.closed else self._connect()
+        except DB_ERRORS as error:
+            self.idle.put(None)
+            raise refuse(503, "database_unavailable") from error
+
+    def put(self, conn, broken=False):
+        if broken or conn.closed:
+            with contextlib.suppress(*DB_ERRORS):
+                conn.close()
+            conn = None
+        elif conn.status != psycopg2.extensions.STATUS_READY:
+            conn.rollback()
+        self.idle.put(conn)
+
+
+class Notifier:
+    """One LISTEN connection per process; wakes the long polls of the notified terminals."""
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.events = {}
+        self.greenlet = None
+
+    def event(self, terminal_id):
+        return self.events.setdefault(terminal_id, gevent.event.Event())
+
+    def start(self):
+        self.greenlet = gevent.spawn(self._loop)
+
+    def wake_all(self):
+        for event in self.events.values():
+            event.set()
+
+    def _loop(self):
+        while True:
+            try:
+                conn = psycopg2.connect(self.dsn, connect_timeout=3, application_name="canteen-bridge-listen")
+                conn.set_session(autocommit=True)
+                conn.cursor().execute(f"LISTEN {NOTIFY_CHANNEL}")
+                # Commands queued while we were not listening: let every poll look again.
+                self.wake_all()
+                while True:
+                    gevent.select.select([conn], [], [], 30)
+                    conn.poll()
+                    while conn.notifies:
+                        self._dispatch(conn.notifies.pop(0).payload)
+            except (*DB_ERRORS, OSError):
+                _logger.warning("LISTEN connection lost; reconnecting")
+                gevent.sleep(1)
+
+    def _dispatch(self, payload):
+        for part in payload.split(","):
+            if part.isdigit() and int(part) in self.events:
+                self.events[int(part)].set()
+
+
+class Bridge:
+    """The WSGI application of protocol v1."""
+
+    def __init__(self, dsn, pool_size=32):
+        self.pool = ConnectionPool(dsn, pool_size)
+        self.notifier = Notifier(dsn)
+        self.terminals = {}
+        self.stopping = False
+        self.routes = {
+            ("GET", "/api/v1/health"): self.health,
+            ("POST", "/api/v1/transactions"): self.transactions,
+            ("POST", "/api/v1/balance"): self.balance,
+            ("GET", "/api/v1/commands"): self.commands,
+            ("POST", "/api/v1/commands/ack"): self.ack,
+            ("POST", "/api/v1/offline-records"): self.offline_records,
+        }
+
+    # -- WSGI ---------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        try:
+            status, body = self.dispatch(environ)
+        except HttpError as error:
+            status, body = error.status, error.body
+        except Exception:
+            _logger.exception("unexpected error")
+            status, body = 500, {"error": "internal_error"}
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        start_response(
+            f"{status} {STATUS_TEXT.get(status, '')}",
+            [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    def dispatch(self, environ):
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        handler = self.routes.get((method, path))
+        if not handler:
+            if any(route_path == path for _m, route_path in self.routes):
+                raise refuse(405, "method_not_allowed")
+            raise refuse(404, "not_found")
+        body = read_body(environ)
+        if handler == self.health:
+            return handler()
+        return handler(environ, body)
+
+    # -- authentication -----------------------------------------------------------------------
+    def terminal(self, conn, serial):
+        cached = self.terminals.get(serial)
+        if cached and time.monotonic() - cached[1] < TERMINAL_CACHE_SECONDS:
+            return cached[0]
+        with conn.cursor() as cr:
+            terminal = charge_engine.load_terminal(cr, serial)
+        conn.rollback()
+        self.terminals[serial] = (terminal, time.monotonic())
+        return terminal
+
+    def authenticate(self, conn, environ, body):
+        """The terminal of a correctly signed, fresh request; its nonce is recorded in the
+        request's transaction, so a refused or failed request leaves it unused."""
+        serial = environ.get("HTTP_X_CANTEEN_TERMINAL")
+        if not serial:
+            raise refuse(401, "unknown_terminal")
+        terminal = self.terminal(conn, serial)
+        if not terminal:
+            raise refuse(401, "unknown_terminal")
+        if not terminal.enabled:
+            raise refuse(401, "terminal_disabled")
+        timestamp, nonce = (
+            environ.get("HTTP_X_CANTEEN_TIMESTAMP", ""),
+            environ.get("HTTP_X_CANTEEN_NONCE", ""),
+        )
+        if not timestamp.isdigit():
+            raise refuse(400, "bad_request", "X-Canteen-Timestamp must be Unix seconds")
+        if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+            raise refuse(401, "clock_skew")
+        if not NONCE.match(nonce):
+            raise refuse(400, "bad_request", "X-Canteen-Nonce must be 16 to 64 characters [A-Za-z0-9_-]")
+        path = environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        expected = sign(terminal.secret, environ["REQUEST_METHOD"], path, timestamp, nonce, body)
+        if not hmac.compare_digest(expected, environ.get("HTTP_X_CANTEEN_SIGNATURE", "")):
+            raise refuse(401, "bad_signature")
+        with conn.cursor() as cr:
+            cr.execute(
+                """WITH seen AS (
+                       INSERT INTO canteen_terminal_nonce (terminal_id, nonce, seen_at)
+                       VALUES (%s, %s, now() AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING RETURNING 1),
+                   heartbeat AS (
+                       UPDATE canteen_terminal SET last_seen = now() AT TIME ZONE 'UTC'
+                        WHERE id = %s AND (last_seen IS NULL
+                               OR last_seen < (now() AT TIME ZONE 'UTC') - interval '5 seconds')
+                       RETURNING 1)
+                   SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM heartbeat)""",
+                [terminal.id, nonce, terminal.id],
+            )
+            if not cr.fetchone()[0]:
+                raise refuse(401, "replayed_nonce")
+        return terminal
+
+    def with_transaction(self, environ, body, work):
+        """Authenticate and run `work(cursor, terminal)` in one transaction, committed before
+        the answer leaves; a refusal or an error rolls everything back."""
+        conn = self.pool.get()
+        broken = False
+        try:
+            terminal = self.authenticate(conn, environ, body)
+            with conn.cursor() as cr:
+                result = work(cr, terminal)
+            conn.commit()
+            return 200, result
+        except BadRequest as error:
+            conn.rollback()
+            raise refuse(400, "bad_request", str(error)) from error
+        except HttpError:
+            conn.rollback()
+            raise
+        except DB_ERRORS as error:
+            broken = True
+            raise refuse(503, "database_unavailable") from error
+        except psycopg2.errors.QueryCanceled as error:
+            conn.rollback()
+            raise refuse(503, "busy") from error
+        finally:
+            self.pool.put(conn, broken=broken)
+
+    # -- endpoints ----------------------------------------------------------------------------
+    def health(self):
+        conn = self.pool.get(timeout=3)
+        broken = False
+        try:
+            with conn.cursor() as cr:
+                cr.execute("SELECT 1")
+            conn.rollback()
+            return 200, {"status": "ok", "database": "ok"}
+        except DB_ERRORS as error:
+            broken = True
+            raise HttpError(503, {"status": "degraded", "database": "unreachable"}) from error
+        finally:
+            self.pool.put(conn, broken=broken)
+
+    def transactions(self, environ, body):
+        request = parse_json(body)
+        return self.with_transaction(
+            environ, body, lambda cr, terminal: charge_engine.charge(cr, terminal, request)
+        )
+
+    def balance(self, environ, body):
+        request = parse_json(body)
+
+        def work(cr, terminal):
+            answer = charge_engine.balance(cr, terminal, request.get("identity"))
+            if answer is None:
+                raise HttpError(404, {"error": "unknown_identity"})
+            return answer
+
+        return self.with_transaction(environ, body, work)
+
+    def offline_records(self, environ, body):
+        request = parse_json(body)
+        records = request.get("records")
+        if not isinstance(records, list) or not 0 < len(records) <= MAX_OFFLINE_BATCH:
+            raise refuse(400, "bad_request", f"records must be a list of 1 to {MAX_OFFLINE_BATCH} records")
+        for record in records:
+            if not isinstance(record, dict):
+                raise refuse(400, "bad_request", "each record is an object")
+
+        def work(cr, terminal):
+            results = []
+            for record in records:
+                answer = charge_engine.charge(cr, terminal, record, offline=True)
+                status = (
+                    "duplicate"
+                    if answer.get("replayed")
+                    else ("accepted" if answer.get("status") == "approved" else "rejected")
+                )
+                results.append(
+                    {
+                        "seq": record["seq"],
+                        "status": status,
+                        "transaction_id": answer.get("transaction_id"),
+                        "overdraft": bool(answer.get("overdraft")),
+                        "after_loss": bool(answer.get("after_loss")),
+                        "reason": answer.get("reason"),
+                    }
+                )
+            return {"results": results}
+
+        return self.with_transaction(environ, body, work)
+
+    def commands(self, environ, body):
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        cursor, wait = query.get("cursor", ["0"])[0], query.get("wait", ["0"])[0]
+        if not (cursor.isdigit() and wait.isdigit()):
+            raise refuse(400, "bad_request", "cursor and wait are non-negative integers")
+        cursor, wait = int(cursor), min(int(wait), MAX_WAIT)
+        terminal_ids = []
+
+        def take(cr, terminal):
+            terminal_ids.append(terminal.id)
+            return self._take_commands(cr, terminal.id, cursor)
+
+        status, answer = self.with_transaction(environ, body, take)
+        if answer["commands"] or not wait:
+            return status, answer
+        # Hold the poll without a connection; a NOTIFY for this terminal ends the wait early.
+        event = self.notifier.event(terminal_ids[0])
+        event.clear()
+        deadline = time.monotonic() + wait
+        while not self.stopping and time.monotonic() < deadline:
+            if event.wait(timeout=deadline - time.monotonic()):
+                event.clear()
+                answer = self._take_commands_now(terminal_ids[0], cursor)
+                if answer["commands"]:
+                    break
+        return 200, answer
+
+    def _take_commands_now(self, terminal_id, cursor):
+        conn = self.pool.get()
+        broken = False
+        try:
+            with conn.cursor() as cr:
+                answer = self._take_commands(cr, terminal_id, cursor)
+            conn.commit()
+            return answer
+        except DB_ERRORS as error:
+            broken = True
+            raise refuse(503, "database_unavailable") from error
+        finally:
+            self.pool.put(conn, broken=broken)
+
+    @staticmethod
+    def _take_commands(cr, terminal_id, cursor):
+        cr.execute(
+            """UPDATE canteen_terminal_command
+                  SET state = CASE WHEN state = 'pending' THEN 'delivered' ELSE state END,
+                      delivered_at = COALESCE(delivered_at, now() AT TIME ZONE 'UTC')
+                WHERE id IN (SELECT id FROM canteen_terminal_command
+                              WHERE terminal_id = %s AND id > %s ORDER BY id LIMIT 100)
+            RETURNING id, type, payload""",
+            [terminal_id, cursor],
+        )
+        rows = sorted(cr.fetchall())
+        commands = [
+            {
+                "id": command_id,
+                "type": kind,
+                "payload": json.loads(payload) if isinstance(payload, str) else payload,
+            }
+            for command_id, kind, payload in rows
+        ]
+        return {"cursor": rows[-1][0] if rows else cursor, "commands": commands}
+
+    def ack(self, environ, body):
+        request = parse_json(body)
+        results = request.get("results")
+        if not isinstance(results, list) or not 0 < len(results) <= 1000:
+            raise refuse(400, "bad_request", "results must be a list of 1 to 1000 {id, ok, error}")
+        for result in results:
+            if not (
+                isinstance(result, dict)
+                and isinstance(result.get("id"), int)
+                and isinstance(result.get("ok"), bool)
+            ):
+                raise refuse(400, "bad_request", "each result needs an integer id and a boolean ok")
+
+        def work(cr, terminal):
+            for result in results:
+                error = None if result["ok"] else str(result.get("error") or "failed")[:200]
+                cr.execute(
+                    """UPDATE canteen_terminal_command
+                          SET state = %s, error = %s, acked_at = now() AT TIME ZONE 'UTC'
+                        WHERE id = %s AND terminal_id = %s""",
+                    ["done" if result["ok"] else "failed", error, result["id"], terminal.id],
+                )
+                if error and cr.rowcount:
+                    cr.execute(
+                        """INSERT INTO canteen_terminal_failure (terminal_id, command_id, error,
+                                   create_uid, write_uid, create_date, write_date)
+                           VALUES (%s, %s, %s, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')""",
+                        [terminal.id, result["id"], error],
+                    )
+            return {"acknowledged": len(results)}
+
+        return self.with_transaction(environ, body, work)
+
+
+STATUS_TEXT = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def sign(secret, method, path_and_query, timestamp, nonce, body):  # noqa: PLR0917 - the protocol's fields
+    """Protocol v1 signature: HMAC-SHA256 over method, path, timestamp, nonce and body hash."""
+    message = "\n".join([method, path_and_query, timestamp, nonce, hashlib.sha256(body).hexdigest()])
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def read_body(environ):
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit():
+        raise refuse(400, "bad_request", "bad Content-Length")
+    if int(length) > MAX_BODY:
+        raise refuse(413, "payload_too_large")
+    return environ["wsgi.input"].read(int(length)) if int(length) else b""
+
+
+def parse_json(body):
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise refuse(400, "bad_request", "the body is not JSON") from error
+    if not isinstance(request, dict):
+        raise refuse(400, "bad_request", "the body is a JSON object")
+    return request

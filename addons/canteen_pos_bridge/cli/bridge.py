@@ -1,0 +1,91 @@
+"""`odoo canteen-bridge`: run the terminal bridge.
+
+    odoo --addons-path=addons canteen-bridge -c odoo.conf -d canteen [--host H] [--port P] [--pool-size N]
+
+The database settings come from the Odoo configuration file; host, port and pool size default
+to its canteen_bridge_host, canteen_bridge_port and canteen_bridge_pool options.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+
+from odoo.cli import Command
+from odoo.tools import config
+
+
+class CanteenBridge(Command):
+    """Serve canteen terminals (protocol v1) for one database"""
+
+    name = "canteen-bridge"
+
+    def run(self, cmdargs):
+        # No monkey patching: pywsgi uses gevent sockets and psycopg2 yields through its wait
+        # callback, so the rest of Odoo's imports keep their plain blocking behaviour.
+        parser = argparse.ArgumentParser(
+            prog="odoo canteen-bridge",
+            description=__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("-c", "--config", help="Odoo configuration file")
+        parser.add_argument("-d", "--database", help="database to serve (default: db_name of the config)")
+        parser.add_argument("--host", help="listen address")
+        parser.add_argument("--port", type=int, help="listen port")
+        parser.add_argument("--pool-size", type=int, help="database connections")
+        parser.add_argument("--db_host")
+        parser.add_argument("--db_port")
+        parser.add_argument("--db_user")
+        parser.add_argument("--db_password")
+        args = parser.parse_args(cmdargs)
+        odoo_args = [f"--config={args.config}"] if args.config else []
+        for option in ("db_host", "db_port", "db_user", "db_password"):
+            if getattr(args, option):
+                odoo_args.append(f"--{option}={getattr(args, option)}")
+        config.parse_config(odoo_args, setup_logging=True)
+        database = args.database or config["db_name"]
+        if not database:
+            sys.exit("Give the database to serve with -d.")
+        host = args.host or config.get("canteen_bridge_host") or "127.0.0.1"
+        port = args.port or int(config.get("canteen_bridge_port") or 8070)
+        pool_size = args.pool_size or int(config.get("canteen_bridge_pool") or 32)
+        serve(dsn(database), host, port, pool_size)
+
+
+def dsn(database):
+    parts = {
+        "dbname": database,
+        "host": config["db_host"],
+        "port": config["db_port"],
+        "user": config["db_user"],
+        "password": config["db_password"],
+    }
+    return " ".join(f"{key}='{value}'" for key, value in parts.items() if value not in (None, False, ""))
+
+
+def serve(database_dsn, host, port, pool_size):
+    import gevent
+    import psycopg2.extensions
+    from gevent.pool import Pool
+    from gevent.pywsgi import WSGIServer
+
+    from ..bridge.server import Bridge, gevent_wait_callback
+
+    logger = logging.getLogger("canteen.bridge")
+    psycopg2.extensions.set_wait_callback(gevent_wait_callback)
+    app = Bridge(database_dsn, pool_size)
+    app.notifier.start()
+    server = WSGIServer((host, port), app, spawn=Pool(20000), log=None, error_log=logger)
+
+    def stop(*_args):
+        # Stop accepting, end the long polls, let requests in flight finish, then exit.
+        logger.info("SIGTERM: draining")
+        app.stopping = True
+        app.notifier.wake_all()
+        server.stop(timeout=20)
+
+    gevent.signal_handler(signal.SIGTERM, stop)
+    gevent.signal_handler(signal.SIGINT, stop)
+    logger.info("canteen bridge listening on %s:%s (pool %s)", host, port, pool_size)
+    server.serve_forever()
+    logger.info("canteen bridge stopped")

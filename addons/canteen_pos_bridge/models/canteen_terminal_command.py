@@ -1,0 +1,58 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+COMMAND_TYPES = [
+    ("blacklist.add", "Blacklist: add"),
+    ("blacklist.remove", "Blacklist: remove"),
+    ("whitelist.add", "Whitelist: add"),
+    ("whitelist.remove", "Whitelist: remove"),
+    ("params.update", "Parameters"),
+    ("face.upsert", "Face: add or update"),
+    ("face.delete", "Face: delete"),
+    ("face.clear", "Face: clear"),
+    ("time.sync", "Time sync"),
+]
+NOTIFY_CHANNEL = "canteen_terminal_command"
+
+
+class CanteenTerminalCommand(models.Model):
+    """A command queued for one terminal; its id is the terminal's long-poll cursor."""
+
+    _name = "canteen.terminal.command"
+    _description = "Terminal Command"
+    _order = "id"
+
+    terminal_id = fields.Many2one("canteen.terminal", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="terminal_id.company_id", store=True)
+    type = fields.Selection(COMMAND_TYPES, required=True)
+    payload = fields.Json()
+    state = fields.Selection(
+        [("pending", "Pending"), ("delivered", "Delivered"), ("done", "Acknowledged"), ("failed", "Failed")],
+        default="pending",
+        required=True,
+        index=True,
+    )
+    delivered_at = fields.Datetime(readonly=True)
+    acked_at = fields.Datetime(readonly=True)
+    error = fields.Char(readonly=True)
+
+    @api.model
+    def _enqueue(self, terminals, command_type, payload):
+        """Queue one command for each terminal and wake their long polls (after commit)."""
+        commands = self.create(
+            [{"terminal_id": t.id, "type": command_type, "payload": payload} for t in terminals]
+        )
+        if commands:
+            self.env.cr.execute(
+                SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, ",".join(map(str, terminals.ids)))
+            )
+        return commands
+
+    @api.model
+    def _terminals_for_company(self, company):
+        """Enabled terminals that serve cardholders of `company`: its own and its parents'."""
+        return (
+            self.env["canteen.terminal"]
+            .sudo()
+            .search([("enabled", "=", True), ("company_id", "in", company.parent_ids.ids)])
+        )

@@ -1,0 +1,10 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    canteen_dedup_window = fields.Integer(related="company_id.canteen_dedup_window", readonly=False)
+    canteen_terminal_alert_user_id = fields.Many2one(
+        related="company_id.canteen_terminal_alert_user_id", readonly=False
+    )
