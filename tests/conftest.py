@@ -1,5 +1,6 @@
 """Shared fixtures: the Odoo registry of the database `make test` installed the addons in."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -32,15 +33,22 @@ def odoo_registry():
             os.environ["CANTEEN_DB_PASSWORD"],
             "--log-level",
             "warn",
-        ]
+        ],
+        setup_logging=False,
     )
     return Registry(dbname)
 
 
-@pytest.fixture
-def odoo_env(odoo_registry):
-    """A superuser environment on its own cursor; the test commits what it needs others to see."""
+@contextlib.contextmanager
+def environment(registry):
+    """A superuser environment on a cursor of its own; commit what other connections must see."""
     from odoo import SUPERUSER_ID, api
 
-    with odoo_registry.cursor() as cr:
+    with registry.cursor() as cr:
         yield api.Environment(cr, SUPERUSER_ID, {})
+
+
+@pytest.fixture
+def odoo_env(odoo_registry):
+    with environment(odoo_registry) as env:
+        yield env
