@@ -14,7 +14,6 @@ drive      run N terminals against a bridge at a total rate, with card, face and
 
 import argparse
 import json
-import os
 import sys
 import time
 import uuid
@@ -118,9 +117,9 @@ def provision(
 
 
 def odoo_env(database, config_args=()):
-    import odoo  # noqa: PLC0415
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-    from odoo.modules.registry import Registry  # noqa: PLC0415
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.modules.registry import Registry
 
     odoo.tools.config.parse_config(
         [
@@ -157,70 +156,87 @@ def identity_for(holder, n):
     return {"type": kind, "value": value}
 
 
-def cmd_drive(args):
-    from gevent import monkey  # noqa: PLC0415
+def record(stats, started, status, answer):
+    stats["latencies"].append(time.perf_counter() - started)
+    stats["sent"] += 1
+    if status == 200 and answer.get("status") == "approved":
+        stats["approved"] += 1
+    elif status == 200:
+        stats["declined"][answer["reason"]] = stats["declined"].get(answer["reason"], 0) + 1
+    else:
+        key = f"{status} {answer.get('error') if isinstance(answer, dict) else ''}"
+        stats["errors"][key] = stats["errors"].get(key, 0) + 1
 
-    # Only sockets: http.client then yields to the other simulated terminals.
+
+def drive_terminal(client, terminal, holders, stats, *, first, step, deadline, interval):
+    """One simulated terminal: charges at its share of the rate until the deadline."""
+    import gevent
+
+    n, next_at = first, time.monotonic() + (first / step) * interval
+    while time.monotonic() < deadline:
+        holder = holders[(n * 7919) % len(holders)]
+        amount = f"{1 + n % 9:.2f}" if terminal["mode"] == "free" else None
+        items = (
+            [{"product": "RICE", "qty": 1}, {"product": "VEG", "qty": 1}]
+            if terminal["mode"] == "menu"
+            else None
+        )
+        started = time.perf_counter()
+        try:
+            status, answer = client.charge(identity_for(holder, n), amount, items=items)
+        except Exception as error:
+            status, answer = 0, {"error": type(error).__name__}
+        record(stats, started, status, answer)
+        n += step
+        if interval:
+            next_at += interval
+            gevent.sleep(max(0.0, next_at - time.monotonic()))
+    client.close()
+
+
+def cmd_drive(args):
+    from gevent import monkey
+
+    # Only sockets and select: http.client then yields to the other simulated terminals.
     monkey.patch_socket()
     monkey.patch_select()
-    import gevent  # noqa: PLC0415
+    import gevent
 
     sys.path.insert(0, str(ROOT / "addons" / "canteen_pos_bridge" / "tools"))
-    from terminal_client import TerminalClient  # noqa: PLC0415
+    from terminal_client import TerminalClient
 
     setup = json.loads(Path(args.setup).read_text())
     terminals = setup["terminals"][: args.terminals or None]
-    holders = setup["cardholders"]
     stats = {"latencies": [], "approved": 0, "declined": {}, "errors": {}, "sent": 0}
     deadline = time.monotonic() + args.seconds
     interval = len(terminals) / args.rate if args.rate else 0
-
-    def run_terminal(index, terminal):
-        client = TerminalClient(args.host, args.port, terminal["serial"], terminal["secret"], timeout=30)
-        n = index
-        next_at = time.monotonic() + (index / len(terminals)) * interval
-        while time.monotonic() < deadline:
-            holder = holders[(n * 7919) % len(holders)]
-            amount = "%.2f" % (1 + (n % 9)) if terminal["mode"] == "free" else None
-            items = (
-                [{"product": "RICE", "qty": 1}, {"product": "VEG", "qty": 1}]
-                if terminal["mode"] == "menu"
-                else None
-            )
-            started = time.perf_counter()
-            try:
-                status, answer = client.charge(identity_for(holder, n), amount, items=items)
-            except Exception as error:  # noqa: BLE001 - counted as an error
-                status, answer = 0, {"error": type(error).__name__}
-            stats["latencies"].append(time.perf_counter() - started)
-            stats["sent"] += 1
-            if status == 200 and answer.get("status") == "approved":
-                stats["approved"] += 1
-            elif status == 200:
-                stats["declined"][answer["reason"]] = stats["declined"].get(answer["reason"], 0) + 1
-            else:
-                key = f"{status} {answer.get('error') if isinstance(answer, dict) else ''}"
-                stats["errors"][key] = stats["errors"].get(key, 0) + 1
-            n += len(terminals)
-            if interval:
-                next_at += interval
-                gevent.sleep(max(0.0, next_at - time.monotonic()))
-        client.close()
 
     def progress():
         started = time.monotonic()
         while time.monotonic() < deadline:
             gevent.sleep(5)
-            elapsed = time.monotonic() - started
             print(
-                f"  {elapsed:5.0f}s  sent {stats['sent']}  approved {stats['approved']}  "
+                f"  {time.monotonic() - started:5.0f}s  sent {stats['sent']}  approved {stats['approved']}  "
                 f"errors {sum(stats['errors'].values())}",
                 file=sys.stderr,
                 flush=True,
             )
 
     began = time.monotonic()
-    workers = [gevent.spawn(run_terminal, i, t) for i, t in enumerate(terminals)]
+    workers = [
+        gevent.spawn(
+            drive_terminal,
+            TerminalClient(args.host, args.port, t["serial"], t["secret"], timeout=30),
+            t,
+            setup["cardholders"],
+            stats,
+            first=i,
+            step=len(terminals),
+            deadline=deadline,
+            interval=interval,
+        )
+        for i, t in enumerate(terminals)
+    ]
     reporter = gevent.spawn(progress)
     gevent.joinall(workers)
     reporter.kill()

@@ -283,7 +283,8 @@ def claim_seq(cr, terminal, seq, offline):
     cr.execute(
         """WITH n AS (SELECT nextval('canteen_transaction_id_seq') AS id)
            INSERT INTO canteen_transaction (id, name, terminal_id, seq, status, offline, deduplicated,
-                                            overdraft, after_loss, create_uid, write_uid, create_date, write_date)
+                                            overdraft, after_loss,
+                                            create_uid, write_uid, create_date, write_date)
            SELECT n.id, 'T' || to_char(now(), 'YYYYMMDD') || lpad(n.id::text, 8, '0'), %s, %s, 'declined', %s,
                   FALSE, FALSE, FALSE, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
              FROM n

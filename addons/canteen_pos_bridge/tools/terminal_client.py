@@ -9,6 +9,7 @@ import hmac
 import http.client
 import json
 import secrets
+import socket
 import time
 from datetime import UTC, datetime
 
@@ -52,6 +53,8 @@ class TerminalClient:
             try:
                 if self.connection is None:
                     self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                    self.connection.connect()
+                    self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.connection.request(method, path, body=body, headers=all_headers)
                 response = self.connection.getresponse()
                 data = response.read()
