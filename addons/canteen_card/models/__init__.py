@@ -8,9 +8,12 @@ from . import hr_employee
 from . import canteen_card_type
 from . import canteen_rule_group
 from . import canteen_card
+from . import canteen_card_list_change
 from . import canteen_wallet
 from . import canteen_merchant
 from . import canteen_operation
+from . import canteen_operation_log
+from . import canteen_card_replacement
 from . import canteen_clearing
 from . import canteen_ledger_entry
 from . import canteen_ledger

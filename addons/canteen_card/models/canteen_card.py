@@ -5,6 +5,16 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 LIVE_STATES = ("active", "lost")
+# Fields only the card's operations write.
+OPERATION_FIELDS = {"state", "scrapped", "replaced_by_id"}
+# The black/white list change a terminal needs when a card enters a state, and its default reason.
+LIST_CHANGES = {
+    "lost": ("blacklist.add", "loss"),
+    "active": ("blacklist.remove", "unblock"),
+    "replaced": ("blacklist.add", "replace"),
+    "cancelled": ("blacklist.add", "cancel"),
+    "expired": ("blacklist.add", "expire"),
+}
 
 
 class CanteenCard(models.Model):
@@ -68,6 +78,13 @@ class CanteenCard(models.Model):
         help="Empty: never expires.",
     )
     lost_at = fields.Datetime(string="Reported Lost At", readonly=True, copy=False)
+    replaced_by_id = fields.Many2one("canteen.card", readonly=True, copy=False, check_company=True)
+    scrapped = fields.Boolean(
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="The card is destroyed or not returned: its UID is never issued again.",
+    )
 
     @api.depends("employee_id")
     def _compute_card_type_id(self):
@@ -129,16 +146,58 @@ class CanteenCard(models.Model):
             if vals.get("kind") == "virtual" and not vals.get("uid"):
                 vals["uid"] = self.env["ir.sequence"].next_by_code("canteen.card.virtual")
         cards = super().create(vals_list)
+        cards._check_not_scrapped()
         self.env["canteen.ledger"]._ensure_wallets(cards.employee_id)
+        reason = self.env.context.get("canteen_list_reason", "issue")
+        cards._record_list_changes("whitelist.add", reason)
+        if reason == "issue":
+            self.env["canteen.operation.log"]._record("issue", cards.employee_id, cards=cards)
         return cards
 
     def write(self, vals):
-        if "state" in vals and not self.env.context.get("canteen_card_state_change"):
+        if OPERATION_FIELDS & set(vals) and not self.env.context.get("canteen_card_state_change"):
             raise UserError(self.env._("A card's state changes only through its operations."))
         return super().write(vals)
 
-    def _set_state(self, state, **extra):
+    def _set_state(self, state, reason=None, **extra):
+        """The one way a card changes state; terminals learn it through a list change."""
+        changing = self.filtered(lambda card: card.state != state)
         self.with_context(canteen_card_state_change=True).write(dict(extra, state=state))
+        # The unique indexes on live cards must see the new state before a new card is inserted.
+        self.flush_recordset()
+        if state in LIST_CHANGES:
+            change, default_reason = LIST_CHANGES[state]
+            changing._record_list_changes(change, reason or default_reason)
+
+    def _record_list_changes(self, change, reason):
+        if self:
+            self.env["canteen.card.list.change"].sudo().create(
+                [
+                    {
+                        "card_id": card.id,
+                        "uid": card.uid,
+                        "company_id": card.company_id.id,
+                        "change": change,
+                        "reason": reason,
+                    }
+                    for card in self
+                ]
+            )
+
+    def _check_not_scrapped(self):
+        scrapped = self.search(
+            [
+                ("uid", "in", self.mapped("uid")),
+                ("scrapped", "=", True),
+                ("company_id", "in", self.company_id.ids),
+            ]
+        )
+        taken = {(card.company_id, card.uid) for card in scrapped}
+        clash = self.filtered(lambda c: (c.company_id, c.uid) in taken)
+        if clash:
+            raise ValidationError(
+                self.env._("Card %(uid)s was scrapped and cannot be issued again.", uid=clash[0].uid)
+            )
 
     def action_report_loss(self):
         for card in self:
@@ -150,7 +209,9 @@ class CanteenCard(models.Model):
                         state=card._state_label(),
                     )
                 )
+        before = self.env["canteen.operation.log"]._balances(self.employee_id)
         self._set_state("lost", lost_at=fields.Datetime.now())
+        self.env["canteen.operation.log"]._record("loss", self.employee_id, before, cards=self)
         return True
 
     def action_unblock(self):
@@ -163,8 +224,35 @@ class CanteenCard(models.Model):
                         state=card._state_label(),
                     )
                 )
+        before = self.env["canteen.operation.log"]._balances(self.employee_id)
         self._set_state("active", lost_at=False)
+        self.env["canteen.operation.log"]._record("unblock", self.employee_id, before, cards=self)
         return True
+
+    def action_scrap(self):
+        """A replaced card found again, or a cancelled card not returned: never usable again."""
+        for card in self:
+            if card.state not in ("replaced", "cancelled"):
+                raise UserError(
+                    self.env._(
+                        "Only a replaced or cancelled card can be scrapped; %(uid)s is %(state)s.",
+                        uid=card.uid,
+                        state=card._state_label(),
+                    )
+                )
+        self.with_context(canteen_card_state_change=True).write({"scrapped": True})
+        self.env["canteen.operation.log"]._record("scrap", self.employee_id, cards=self)
+        return True
+
+    def action_replace(self):
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Replace Card"),
+            "res_model": "canteen.card.replace.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_old_card_id": self.id},
+        }
 
     def _state_label(self):
         self.ensure_one()

@@ -1,3 +1,6 @@
+from datetime import timedelta
+from decimal import Decimal
+
 from odoo import fields, models
 from odoo.exceptions import UserError
 
@@ -109,6 +112,90 @@ class CanteenLedger(models.AbstractModel):
             **self._card_check(employee, require_card),
         )
 
+    def _correct(self, entry, new_amount, note=None):
+        """Correct a charge (更正) within the window: a new "correction" entry of the same wallet and
+        merchant, linked to the charge, for the difference between what was charged (less earlier
+        corrections) and `new_amount` (0 reverses it). The charge itself is never changed."""
+        entry.ensure_one()
+        new_amount = Decimal(str(new_amount))
+        charged = -Decimal(str(entry.amount)) - sum(
+            (Decimal(str(c.amount)) for c in entry.correction_ids), Decimal("0.00")
+        )
+        self._check_correctable(entry, new_amount, charged)
+        values = {
+            "merchant_id": entry.merchant_id.id,
+            "related_entry_id": entry.id,
+            "card_id": entry.card_id.id or None,
+            "transaction_ref": entry.transaction_ref or None,
+        }
+        difference = charged - new_amount
+        if difference > 0:
+            return self._credit(
+                entry.employee_id,
+                entry.wallet_kind,
+                difference,
+                "correction",
+                note=note,
+                values=values,
+                enforce_max=False,
+            )
+        floor = entry.employee_id.card_type_id.overdraft_floor if entry.wallet_kind == "cash" else 0
+        return self._debit(
+            entry.employee_id,
+            entry.wallet_kind,
+            -difference,
+            "correction",
+            note=note,
+            values=values,
+            floor=Decimal(str(floor or 0)),
+        )
+
+    def _check_correctable(self, entry, new_amount, charged):
+        if entry.kind != "charge" or not entry.merchant_id:
+            raise UserError(self.env._("Only a charge at a merchant can be corrected."))
+        if entry.employee_id.cardholder_state != "active":
+            raise UserError(self.env._("%(person)s has resigned.", person=entry.employee_id.name))
+        company = entry.company_id
+        manager = self.env.user.has_group("canteen_card.group_card_manager")
+        hours = company.canteen_correction_manager_hours if manager else company.canteen_correction_hours
+        if entry.date < fields.Datetime.now() - timedelta(hours=hours):
+            raise UserError(
+                self.env._(
+                    "This charge is older than %(hours)s hours: it can no longer be corrected by you.",
+                    hours=hours,
+                )
+            )
+        if new_amount < 0 or new_amount != new_amount.quantize(Decimal("0.01")):
+            raise UserError(
+                self.env._(
+                    "%(amount)s is not a valid amount: use 0 or a positive amount with at most 2 decimals.",
+                    amount=new_amount,
+                )
+            )
+        if new_amount == charged:
+            amount = f"{charged:.2f}"
+            raise UserError(self.env._("The charge is already %(amount)s.", amount=amount))
+
+    def _post_batch(self, movements, *, enforce_max=True, on_date=None):
+        """Post many single-wallet movements (ledger_core.BatchMovement) at once, all or nothing.
+
+        Returns (entries, before, after) as ledger_core.post_batch; a refusal becomes a translated
+        UserError naming the cardholder.
+        """
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint():
+                entries, before, after = ledger_core.post_batch(
+                    self.env.cr, movements, uid=self.env.uid, on_date=on_date, enforce_max=enforce_max
+                )
+        except LedgerError as error:
+            employee = self.env["hr.employee"].browse(error.params.get("employee_id")).exists()
+            raise UserError(self._error_message(error, employee)) from error
+        self.env["canteen.wallet"].invalidate_model(["balance", "entry_ids"])
+        self.env["hr.employee"].invalidate_model(["wallet_ids"])
+        self.env["canteen.ledger.entry"].invalidate_model(["correction_ids"])
+        return self.env["canteen.ledger.entry"].browse([entry[0] for entry in entries]), before, after
+
     def _card_check(self, employee, require_card):
         if not require_card:
             return {}
@@ -126,6 +213,7 @@ class CanteenLedger(models.AbstractModel):
             raise UserError(self._error_message(error, employee)) from error
         self.env["canteen.wallet"].invalidate_model(["balance", "entry_ids"])
         self.env["hr.employee"].invalidate_model(["wallet_ids"])
+        self.env["canteen.ledger.entry"].invalidate_model(["correction_ids"])
         return self.env["canteen.ledger.entry"].browse([entry_id for entry_id, _kind, _after in result[0]])
 
     def _error_message(self, error, employee):
@@ -134,7 +222,7 @@ class CanteenLedger(models.AbstractModel):
             key: f"{value:.2f}" if hasattr(value, "quantize") else value
             for key, value in error.params.items()
         }
-        name = employee.name
+        name = employee.name or self.env._("this cardholder")
         messages = {
             "invalid_amount": self.env._(
                 "%(amount)s is not a valid amount: use a positive amount in yuan with at most 2 decimals.",

@@ -60,6 +60,14 @@ class CanteenLedgerEntry(models.Model):
         index="btree_not_null",
         help="Terminal transaction id of a charge.",
     )
+    terminal_ref = fields.Char(
+        string="Terminal Number",
+        readonly=True,
+        help="The terminal a manual entry (补单) is recorded for, as typed at the card desk.",
+    )
+    correction_ids = fields.One2many(
+        "canteen.ledger.entry", "related_entry_id", string="Corrections", readonly=True
+    )
     related_entry_id = fields.Many2one(
         "canteen.ledger.entry", string="Corrects", readonly=True, help="The charge this entry corrects."
     )
@@ -92,6 +100,17 @@ class CanteenLedgerEntry(models.Model):
                 """
             )
         )
+
+    def action_correct(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Correct a Charge"),
+            "res_model": "canteen.correction.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_entry_id": self.id},
+        }
 
     @api.depends("kind", "amount")
     def _compute_display_name(self):

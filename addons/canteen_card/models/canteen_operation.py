@@ -1,13 +1,18 @@
+from collections import defaultdict
 from decimal import Decimal
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 OPERATION_KIND_SELECTION = [
     ("topup", "Top-up"),
     ("refund", "Refund"),
     ("subsidy_grant", "Subsidy Grant"),
     ("subsidy_expiry", "Subsidy Expiry"),
+    ("replace", "Replace Card"),
+    ("claim", "Claim Old Card Balance"),
+    ("cancel", "Cancel Card"),
 ]
 
 
@@ -25,7 +30,11 @@ class CanteenOperation(models.Model):
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    wallet_kind = fields.Selection([("cash", "Cash"), ("subsidy", "Subsidy")], required=True, readonly=True)
+    wallet_kind = fields.Selection(
+        [("cash", "Cash"), ("subsidy", "Subsidy")],
+        readonly=True,
+        help="The wallet an operation moves; empty when it moves both (replace, claim, cancel).",
+    )
     payment_journal_id = fields.Many2one(
         "account.journal",
         readonly=True,
@@ -60,10 +69,16 @@ class CanteenOperation(models.Model):
         raise UserError(self.env._("Card desk operations cannot be deleted."))
 
     @api.model
-    def _perform(self, kind, wallet_kind, employees, apply, *, payment_journal=None, note=None):
+    def _perform(
+        self, kind, wallet_kind, employees, apply, *, payment_journal=None, note=None, cards=None, batch=False
+    ):
         """Run a desk operation: one operation per company of `employees`, `apply(operation,
-        employee)` moving each person's money through the ledger, then one journal entry each."""
+        employee)` moving each person's money through the ledger, then one journal entry each.
+        With `batch`, `apply(operations)` is called once for all companies' operations (imports
+        post everything in one ledger batch). Each person gets a line in the operation log."""
         operations = self.browse()
+        Log = self.env["canteen.operation.log"]
+        before = Log._balances(employees)
         try:
             # All or nothing, even for a caller that catches the error (a batch import, say).
             with self.env.cr.savepoint():
@@ -73,13 +88,18 @@ class CanteenOperation(models.Model):
                         kind,
                         wallet_kind,
                         employees,
-                        apply,
+                        None if batch else apply,
                         payment_journal=payment_journal,
                         note=note,
                     )
+                if batch:
+                    apply(operations)
+                for operation in operations:
+                    operation._book()
         except Exception:
             self.env.invalidate_all()
             raise
+        Log._record(kind, employees, before, cards=cards, operations=operations, note=note)
         return operations
 
     def _perform_company(self, company, kind, wallet_kind, employees, apply, *, payment_journal, note):
@@ -89,51 +109,77 @@ class CanteenOperation(models.Model):
                 "kind": kind,
                 "wallet_kind": wallet_kind,
                 "company_id": company.id,
-                "payment_journal_id": journal.id if kind in ("topup", "refund") else False,
+                "payment_journal_id": journal.id if kind in ("topup", "refund", "cancel") else False,
                 "note": note,
             }
         )
-        for employee in employees.filtered(lambda e: e.company_id == company):
-            apply(operation, employee)
-        operation._book(operation._counterpart_account())
+        if apply:
+            for employee in employees.filtered(lambda e: e.company_id == company):
+                apply(operation, employee)
         return operation
 
-    def _counterpart_account(self):
-        """Cash or bank for money paid in or out; the subsidy expense account for subsidies."""
+    def _counterpart_account(self, entry_kind):
+        """Where the money of a wallet entry comes from or goes to: cash or bank for money paid in
+        or out, subsidy expense for subsidies, income for card costs, the claim account for the
+        balance of a replaced card waiting for its claim."""
         self.ensure_one()
-        if self.kind in ("topup", "refund"):
+        company = self.company_id
+        if entry_kind in ("topup", "refund"):
             if not self.payment_journal_id.default_account_id:
                 raise UserError(
-                    self.env._("Choose a cash or bank journal for %(company)s.", company=self.company_id.name)
+                    self.env._("Choose a cash or bank journal for %(company)s.", company=company.name)
                 )
             return self.payment_journal_id.default_account_id
-        self.company_id._canteen_wallet_accounting(self.wallet_kind)
-        return self.company_id.canteen_subsidy_expense_account_id
+        company._canteen_wallet_accounting("cash")
+        account = {
+            "subsidy_grant": company.canteen_subsidy_expense_account_id,
+            "subsidy_expiry": company.canteen_subsidy_expense_account_id,
+            "card_cost": company.canteen_card_cost_account_id,
+            "transfer": company.canteen_claim_account_id,
+        }.get(entry_kind)
+        if not account:
+            raise UserError(
+                self.env._(
+                    "%(company)s has no account for %(kind)s entries.", company=company.name, kind=entry_kind
+                )
+            )
+        return account
 
-    def _book(self, counterpart_account):
-        """Post one journal entry for the operation's entries: the wallet liability against
-        `counterpart_account` (cash/bank for top-ups and refunds, subsidy expense for grants)."""
+    def _entry_totals(self):
+        """{(wallet kind, entry kind): total} of the operation's entries, summed by the database."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT wallet_kind, kind, SUM(amount) FROM canteen_ledger_entry "
+                "WHERE operation_id = %s GROUP BY 1, 2 ORDER BY 1, 2",
+                self.id,
+            )
+        )
+        return {(wallet_kind, kind): total for wallet_kind, kind, total in self.env.cr.fetchall()}
+
+    def _book(self):
+        """Post one journal entry for the operation's entries: each wallet's liability against the
+        counterpart of each entry kind (see _counterpart_account)."""
         self.ensure_one()
         self.invalidate_recordset(["entry_ids", "amount_total"])
+        currency = self.company_id.currency_id
         label = dict(self._fields["kind"]._description_selection(self.env))[self.kind]
-        total = self.company_id.currency_id.round(sum(self.entry_ids.mapped("amount")))
-        if self.company_id.currency_id.is_zero(total):
-            return self.env["account.move"]
-        journal, liability = self.company_id._canteen_wallet_accounting(self.wallet_kind)
-        journal = self.payment_journal_id or journal
         # Money added to wallets is owed to the cardholders: credit the liability.
-        liability_line = {
-            "account_id": liability.id,
-            "name": label,
-            "debit": max(-total, 0),
-            "credit": max(total, 0),
-        }
-        counterpart_line = {
-            "account_id": counterpart_account.id,
-            "name": label,
-            "debit": max(total, 0),
-            "credit": max(-total, 0),
-        }
+        balances = defaultdict(float)  # account -> credit minus debit
+        for (wallet_kind, entry_kind), total in self._entry_totals().items():
+            balances[self.company_id._canteen_wallet_accounting(wallet_kind)[1]] += total
+            balances[self._counterpart_account(entry_kind)] -= total
+        lines = [
+            {"account_id": account.id, "name": label, "debit": max(-amount, 0), "credit": max(amount, 0)}
+            for account, amount in ((a, currency.round(b)) for a, b in balances.items())
+            if not currency.is_zero(amount)
+        ]
+        if not lines:
+            return self.env["account.move"]
+        journal = (
+            self.payment_journal_id
+            or self.company_id._canteen_wallet_accounting(self.wallet_kind or "cash")[0]
+        )
         move = (
             self.env["account.move"]
             .sudo()
@@ -144,7 +190,7 @@ class CanteenOperation(models.Model):
                     "company_id": self.company_id.id,
                     "date": fields.Date.context_today(self, self.date),
                     "ref": f"{self.name} {label}",
-                    "line_ids": [Command.create(liability_line), Command.create(counterpart_line)],
+                    "line_ids": [Command.create(line) for line in lines],
                 }
             )
         )

@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from .canteen_card import LIVE_STATES
 
@@ -59,6 +62,24 @@ class HrEmployee(models.Model):
         groups="hr.group_hr_user,canteen_card.group_card_auditor",
     )
 
+    canteen_topup_version = fields.Integer(
+        string="Last Top-up Import Version",
+        readonly=True,
+        copy=False,
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+        help="Import version of the last top-up file row of this person; the next must be greater.",
+    )
+    canteen_refund_version = fields.Integer(
+        string="Last Refund Import Version",
+        readonly=True,
+        copy=False,
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+        help="Import version of the last refund file row of this person; the next must be greater.",
+    )
+    resigned_date = fields.Date(
+        readonly=True, copy=False, groups="hr.group_hr_user,canteen_card.group_card_auditor"
+    )
+
     _sql_constraints = [
         (
             "canteen_employee_no_company_uniq",
@@ -107,3 +128,128 @@ class HrEmployee(models.Model):
         action["domain"] = [("employee_id", "in", self.ids)]
         action["context"] = {"search_default_group_wallet_kind": 1}
         return action
+
+    # Resigned pool, cancellation ----------------------------------------------------------
+    def action_freeze_cards(self):
+        """Batch freeze (批量冻结): block the active cards of these people, as a loss report does."""
+        cards = self.current_card_id.filtered(lambda c: c.state == "active")
+        return cards.action_report_loss() if cards else True
+
+    def action_resign(self):
+        """Move people whose cards are cancelled and wallets empty to the resigned pool (离职库)."""
+        problems = [
+            employee.name
+            for employee in self
+            if employee.current_card_id or any(employee.wallet_ids.mapped("balance"))
+        ]
+        if problems:
+            raise UserError(
+                self.env._(
+                    "Cancel the cards and settle the wallets first (Cancel Cards): %(people)s",
+                    people=", ".join(problems),
+                )
+            )
+        self._canteen_set_resigned()
+        return True
+
+    def _canteen_set_resigned(self):
+        active = self.filtered(lambda e: e.cardholder_state == "active")
+        active.write({"cardholder_state": "resigned", "resigned_date": fields.Date.context_today(self)})
+        self.env["canteen.operation.log"]._record("resign", active)
+
+    def action_rehire(self):
+        """Back from the resigned pool with the same employee number and history."""
+        resigned = self.filtered(lambda e: e.cardholder_state == "resigned")
+        resigned.write({"cardholder_state": "active", "resigned_date": False})
+        self.env["canteen.operation.log"]._record("rehire", resigned)
+        return True
+
+    def _canteen_cancel(
+        self, *, card_cost=None, resign=False, card_returned=True, payment_journal=None, note=None
+    ):
+        """Cancel (注销) these people's cards: take the card cost from cash (the card type's, or
+        `card_cost` for everyone, at most what cash holds), withdraw the subsidy, refund the
+        rest of the cash, cancel the live cards, and optionally move the people to the resigned
+        pool. All or nothing; refusals of every person are listed together."""
+        self._canteen_claim_due_balances()
+        self._canteen_check_cancellable()
+        costs = {
+            employee.id: Decimal(
+                str(card_cost if card_cost is not None else self._canteen_card_cost(employee))
+            )
+            for employee in self
+        }
+        cards = self.current_card_id
+        operations = self.env["canteen.operation"]._perform(
+            "cancel",
+            False,
+            self,
+            lambda op, person: person._canteen_empty_wallets(op, costs[person.id]),
+            payment_journal=payment_journal,
+            cards=cards,
+            note=note,
+        )
+        cards._set_state("cancelled", reason="resign" if resign else "cancel")
+        if not card_returned:
+            cards.action_scrap()
+        if resign:
+            self._canteen_set_resigned()
+        return operations
+
+    @api.model
+    def _canteen_card_cost(self, employee):
+        return (employee.current_card_id.card_type_id or employee.card_type_id).card_cost
+
+    def _canteen_claim_due_balances(self):
+        waiting = self.env["canteen.card.replacement"].search(
+            [("employee_id", "in", self.ids), ("state", "=", "waiting")]
+        )
+        due = waiting.filtered(lambda r: r.claimable_at <= fields.Datetime.now())
+        due.action_claim()
+
+    def _canteen_check_cancellable(self):
+        problems = []
+        waiting = self.env["canteen.card.replacement"].search(
+            [("employee_id", "in", self.ids), ("state", "=", "waiting")]
+        )
+        for employee in self:
+            if employee.cardholder_state != "active":
+                problems.append(self.env._("%(person)s has resigned.", person=employee.name))
+            elif employee.cash_balance < 0:
+                debt = f"{-employee.cash_balance:.2f}"
+                problems.append(
+                    self.env._(
+                        "%(person)s owes %(debt)s: top up before cancelling.",
+                        person=employee.name,
+                        debt=debt,
+                    )
+                )
+            elif employee in waiting.employee_id:
+                problems.append(
+                    self.env._(
+                        "%(person)s has an old card balance to claim after the waiting days.",
+                        person=employee.name,
+                    )
+                )
+        if problems:
+            raise UserError("\n".join(problems))
+
+    def _canteen_empty_wallets(self, operation, card_cost):
+        ledger = self.env["canteen.ledger"]
+        cash, subsidy = Decimal(str(self.cash_balance)), Decimal(str(self.subsidy_balance))
+        cost = min(card_cost, cash)
+        if cost > 0:
+            ledger._debit(self, "cash", cost, "card_cost", operation=operation, note=self.env._("Card cost"))
+        if subsidy > 0:
+            ledger._debit(
+                self,
+                "subsidy",
+                subsidy,
+                "subsidy_expiry",
+                operation=operation,
+                note=self.env._("Withdrawn on cancel"),
+            )
+        if cash - cost > 0:
+            ledger._debit(
+                self, "cash", cash - cost, "refund", operation=operation, note=self.env._("Refund on cancel")
+            )

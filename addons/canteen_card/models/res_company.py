@@ -18,6 +18,8 @@ ACCOUNT_SPECS = {
     ),
     "canteen_merchant_account_id": ("219300", "liability_current", _lt("Merchants to Settle")),
     "canteen_subsidy_expense_account_id": ("621900", "expense", _lt("Meal Subsidies")),
+    "canteen_card_cost_account_id": ("419100", "income", _lt("Card Costs")),
+    "canteen_claim_account_id": ("219400", "liability_current", _lt("Card Balances Awaiting Claim")),
 }
 JOURNAL_SPECS = {
     "canteen_cash_journal_id": ("CWAL", _lt("Cash Wallets")),
@@ -53,6 +55,34 @@ class ResCompany(models.Model):
         check_company=True,
         help="Account credited by the clearing run for merchants without an account of their own.",
     )
+    canteen_card_cost_account_id = fields.Many2one(
+        "account.account",
+        string="Card Cost Income Account",
+        check_company=True,
+        help="Credited with the card cost charged when a card is cancelled or replaced.",
+    )
+    canteen_claim_account_id = fields.Many2one(
+        "account.account",
+        string="Balances Awaiting Claim Account",
+        check_company=True,
+        help="Holds the balance of a replaced card until its holder claims it (卡金补领).",
+    )
+    canteen_grey_wait_days = fields.Integer(
+        string="Grey-Record Waiting Days",
+        default=3,
+        help="Days after a card is reported lost before its balance can be claimed on the new card "
+        "(灰记录鉴别等待天数), so that late offline records of the lost card come in first. 0: at once.",
+    )
+    canteen_correction_hours = fields.Integer(
+        string="Correction Window (hours)",
+        default=24,
+        help="How old a charge may be for a card operator to correct it.",
+    )
+    canteen_correction_manager_hours = fields.Integer(
+        string="Manager Correction Window (hours)",
+        default=168,
+        help="How old a charge may be for a card manager to correct it.",
+    )
     canteen_payment_journal_id = fields.Many2one(
         "account.journal",
         string="Default Top-up Journal",
@@ -61,6 +91,19 @@ class ResCompany(models.Model):
         help="Cash or bank journal that receives top-ups and pays refunds, unless the operator "
         "picks another.",
     )
+
+    _sql_constraints = [
+        (
+            "canteen_grey_wait_days_positive",
+            "CHECK (canteen_grey_wait_days >= 0)",
+            "The grey-record waiting days cannot be negative.",
+        ),
+        (
+            "canteen_correction_hours_positive",
+            "CHECK (canteen_correction_hours >= 0 AND canteen_correction_manager_hours >= 0)",
+            "Correction windows cannot be negative.",
+        ),
+    ]
 
     def _canteen_setup_accounting(self):
         """Create the wallet journals and accounts each company lacks. Accounts belong to the

@@ -24,3 +24,12 @@ class ResConfigSettings(models.TransientModel):
     canteen_payment_journal_id = fields.Many2one(
         related="company_id.canteen_payment_journal_id", readonly=False
     )
+    canteen_card_cost_account_id = fields.Many2one(
+        related="company_id.canteen_card_cost_account_id", readonly=False
+    )
+    canteen_claim_account_id = fields.Many2one(related="company_id.canteen_claim_account_id", readonly=False)
+    canteen_grey_wait_days = fields.Integer(related="company_id.canteen_grey_wait_days", readonly=False)
+    canteen_correction_hours = fields.Integer(related="company_id.canteen_correction_hours", readonly=False)
+    canteen_correction_manager_hours = fields.Integer(
+        related="company_id.canteen_correction_manager_hours", readonly=False
+    )

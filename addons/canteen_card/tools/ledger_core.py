@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 WALLET_KINDS = ("cash", "subsidy")
 ZERO = Decimal("0.00")
@@ -346,3 +347,213 @@ def _check_wallet_allowed(account, wallet_kind):
     allowed = account.use_cash if wallet_kind == "cash" else account.use_subsidy
     if not allowed:
         raise LedgerError("wallet_not_allowed", wallet=wallet_kind)
+
+
+@dataclass
+class BatchMovement:
+    """One single-wallet movement of a batch: `amount` signed (positive adds to the wallet)."""
+
+    employee_id: int
+    wallet_kind: str
+    amount: Decimal
+    entry_kind: str
+    values: dict = field(default_factory=dict)  # extra columns, the same keys for every movement
+    card_id: int = None  # when set, the card must be the person's and active
+    floor: Decimal = ZERO  # a debit may not take the wallet below it
+
+
+def post_batch(cr, movements, *, uid=1, on_date=None, enforce_max=True):
+    """Many credits and debits in one go (imports, batch desk work), all or nothing.
+
+    The same checks as credit()/debit(), but one lock of every wallet involved (in id order, as
+    lock_account does, so batches and single charges never deadlock), one INSERT of all the
+    entries and one UPDATE of all the balances. Returns (entries, before, after): entries as
+    [(entry_id, employee_id, wallet_kind, balance_after)] in movement order, balances as
+    {(employee_id, kind): Decimal}. A refusal raises LedgerError whose params carry `index`,
+    the position of the refused movement, and `employee_id`.
+    """
+    if not movements:
+        return [], {}, {}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    movements = [
+        BatchMovement(
+            m.employee_id,
+            m.wallet_kind,
+            _signed_amount(m.amount, index),
+            m.entry_kind,
+            {"date": now, **m.values},
+            m.card_id,
+            m.floor,
+        )
+        for index, m in enumerate(movements)
+    ]
+    employee_ids = sorted({m.employee_id for m in movements})
+    ensure_wallets(cr, employee_ids, uid)
+    _check_batch_cards(cr, movements, on_date)
+    accounts = _lock_accounts(cr, employee_ids)
+    before = _balances(accounts)
+    rows = []
+    for index, movement in enumerate(movements):
+        account = accounts.get(movement.employee_id)
+        if account is None or len(account.wallets) != len(WALLET_KINDS):
+            raise LedgerError("unknown_identity", index=index, employee_id=movement.employee_id)
+        _check_batch_movement(account, movement, index, enforce_max)
+        wallet = account.wallets[movement.wallet_kind]
+        wallet[1] += movement.amount
+        rows.append((account, movement, wallet[1]))
+    entry_ids = _insert_batch_entries(cr, rows, uid)
+    _update_batch_balances(cr, accounts, {(m.employee_id, m.wallet_kind) for m in movements}, uid)
+    entries = [
+        (entry_id, movement.employee_id, movement.wallet_kind, balance)
+        for entry_id, (_account, movement, balance) in zip(entry_ids, rows, strict=True)
+    ]
+    return entries, before, _balances(accounts)
+
+
+def _balances(accounts):
+    return {
+        (emp, kind): account.balance(kind) for emp, account in accounts.items() for kind in account.wallets
+    }
+
+
+def _signed_amount(amount, index):
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+        magnitude = to_amount(abs(value))
+    except (LedgerError, InvalidOperation, ValueError) as exc:
+        raise LedgerError("invalid_amount", amount=amount, index=index) from exc
+    return magnitude if value > 0 else -magnitude
+
+
+def _check_batch_cards(cr, movements, on_date):
+    card_ids = sorted({m.card_id for m in movements if m.card_id})
+    if not card_ids:
+        return
+    cr.execute(
+        "SELECT id, employee_id, state, expiry_date FROM canteen_card "
+        "WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+        [card_ids],
+    )
+    found = {row[0]: row[1:] for row in cr.fetchall()}
+    for index, movement in enumerate(movements):
+        if not movement.card_id:
+            continue
+        owner, state, expiry_date = found.get(movement.card_id, (None, None, None))
+        code = None
+        if owner != movement.employee_id:
+            code = "unknown_identity"
+        elif state == "lost":
+            code = "card_lost"
+        elif state in ("cancelled", "replaced"):
+            code = "card_cancelled"
+        elif state == "expired" or (expiry_date and on_date and expiry_date < on_date):
+            code = "card_expired"
+        if code:
+            raise LedgerError(code, index=index, employee_id=movement.employee_id)
+
+
+def _lock_accounts(cr, employee_ids):
+    """Lock the wallets of all these cardholders in id order; {employee_id: Account}."""
+    cr.execute(
+        """
+        SELECT e.id, e.company_id, e.department_id, c.currency_id, COALESCE(e.cardholder_state, 'active'),
+               COALESCE(t.overdraft_floor, 0)::text, COALESCE(t.max_balance, 0)::text,
+               COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
+               COALESCE(c.canteen_spend_cash_first, FALSE)
+          FROM hr_employee e
+          JOIN res_company c ON c.id = e.company_id
+          LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
+         WHERE e.id = ANY(%s)
+        """,
+        [list(employee_ids)],
+    )
+    accounts = {}
+    for emp, company, department, currency, state, floor, max_balance, *flags in cr.fetchall():
+        accounts[emp] = Account(
+            emp, company, department, currency, state, Decimal(floor), Decimal(max_balance), *flags
+        )
+    cr.execute(
+        "SELECT id, employee_id, kind, balance::text FROM canteen_wallet "
+        "WHERE employee_id = ANY(%s) ORDER BY id FOR UPDATE",
+        [list(employee_ids)],
+    )
+    for wallet_id, emp, kind, balance in cr.fetchall():
+        accounts[emp].wallets[kind] = [wallet_id, Decimal(balance)]
+    return accounts
+
+
+def _check_batch_movement(account, movement, index, enforce_max):
+    kind, amount = movement.wallet_kind, movement.amount
+    where = {"index": index, "employee_id": account.employee_id}
+    if kind not in WALLET_KINDS:
+        raise LedgerError("wallet_not_allowed", wallet=kind, **where)
+    if amount < 0:
+        if account.balance(kind) + amount < movement.floor:
+            missing = -amount - max(account.balance(kind) - movement.floor, ZERO)
+            raise LedgerError("insufficient_funds", missing=missing, **where)
+        return
+    if not (account.use_cash if kind == "cash" else account.use_subsidy):
+        raise LedgerError("wallet_not_allowed", wallet=kind, **where)
+    new_balance = account.balance(kind) + amount
+    if enforce_max and account.max_balance > 0 and new_balance > account.max_balance:
+        raise LedgerError("max_balance", maximum=account.max_balance, balance=new_balance, **where)
+
+
+def _insert_batch_entries(cr, rows, uid):
+    columns = list(rows[0][1].values)
+    bad = [c for c in columns if c in _CORE_COLUMNS or not _EXTRA_COLUMN.match(c)]
+    if bad or any(list(movement.values) != columns for _a, movement, _b in rows):
+        raise ValueError(f"batch movements need the same extra columns, and no core ones: {bad}")
+    raw = _raw_cursor(cr)
+    query = sql.SQL(
+        """
+        INSERT INTO canteen_ledger_entry
+               (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
+                amount, balance_after, overdraft, create_uid, write_uid, create_date, write_date
+                {extra_columns})
+        VALUES %s RETURNING id
+        """
+    ).format(extra_columns=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns))
+    template = (
+        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, now() AT TIME ZONE 'UTC', "
+        "now() AT TIME ZONE 'UTC'" + ", %s" * len(columns) + ")"
+    )
+    values = [
+        (
+            account.wallets[movement.wallet_kind][0],
+            movement.wallet_kind,
+            account.employee_id,
+            account.department_id,
+            account.company_id,
+            account.currency_id,
+            movement.entry_kind,
+            movement.amount,
+            balance_after,
+            uid,
+            uid,
+            *(movement.values[c] for c in columns),
+        )
+        for account, movement, balance_after in rows
+    ]
+    # RETURNING ids come back in VALUES order, page after page.
+    result = execute_values(raw, query.as_string(raw), values, template=template, page_size=2000, fetch=True)
+    return [row[0] for row in result]
+
+
+def _update_batch_balances(cr, accounts, touched, uid):
+    values = [
+        (accounts[emp].wallets[kind][0], accounts[emp].wallets[kind][1], uid) for emp, kind in sorted(touched)
+    ]
+    execute_values(
+        _raw_cursor(cr),
+        "UPDATE canteen_wallet w SET balance = v.balance, write_uid = v.uid, "
+        "write_date = now() AT TIME ZONE 'UTC' FROM (VALUES %s) AS v(id, balance, uid) WHERE w.id = v.id",
+        values,
+        template="(%s, %s::numeric, %s)",
+        page_size=2000,
+    )
+
+
+def _raw_cursor(cr):
+    """The psycopg2 cursor under an Odoo cursor (execute_values needs one); a plain one as is."""
+    return getattr(cr, "_obj", cr)
