@@ -1,0 +1,49 @@
+from decimal import Decimal
+
+from odoo import api, fields, models
+
+
+class CanteenCorrectionWizard(models.TransientModel):
+    """Correct a charge (更正收款失误): type what should have been charged; 0 reverses it."""
+
+    _name = "canteen.correction.wizard"
+    _description = "Correct a Charge"
+
+    entry_id = fields.Many2one(
+        "canteen.ledger.entry",
+        string="Charge",
+        required=True,
+        domain="[('kind', '=', 'charge'), ('merchant_id', '!=', False)]",
+    )
+    employee_id = fields.Many2one(related="entry_id.employee_id", string="Cardholder")
+    merchant_id = fields.Many2one(related="entry_id.merchant_id")
+    currency_id = fields.Many2one(related="entry_id.currency_id")
+    charged = fields.Monetary(compute="_compute_charged", help="The charge less earlier corrections.")
+    new_amount = fields.Monetary(string="Correct Amount", help="What should have been charged; 0 reverses.")
+    note = fields.Char()
+
+    @api.depends("entry_id")
+    def _compute_charged(self):
+        for wizard in self:
+            entry = wizard.entry_id
+            wizard.charged = -entry.amount - sum(entry.correction_ids.mapped("amount"))
+
+    def action_confirm(self):
+        self.ensure_one()
+        Log = self.env["canteen.operation.log"]
+        employee = self.entry_id.employee_id
+        before = Log._balances(employee)
+        new_amount = f"{self.new_amount:.2f}"
+        self.env["canteen.ledger"]._correct(self.entry_id, Decimal(str(self.new_amount)), note=self.note)
+        Log._record(
+            "correction",
+            employee,
+            before,
+            cards=self.entry_id.card_id,
+            note=self.env._(
+                "Charge #%(entry)s corrected to %(amount)s",
+                entry=self.entry_id.id,
+                amount=new_amount,
+            ),
+        )
+        return {"type": "ir.actions.act_window_close"}

@@ -1,0 +1,45 @@
+from decimal import Decimal
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+
+class CanteenManualEntryWizard(models.TransientModel):
+    """Record a meal taken without card or face (手工录入消费单据, 补单) as a charge at a merchant,
+    with the terminal and the time it happened."""
+
+    _name = "canteen.manual.entry.wizard"
+    _description = "Manual Entry"
+
+    employee_id = fields.Many2one("hr.employee", string="Cardholder", required=True)
+    merchant_id = fields.Many2one("canteen.merchant", required=True)
+    terminal_ref = fields.Char(string="Terminal Number", required=True)
+    date = fields.Datetime(required=True, default=fields.Datetime.now, help="When the meal was taken.")
+    currency_id = fields.Many2one("res.currency", default=lambda self: self.env.company.currency_id)
+    amount = fields.Monetary(required=True)
+    note = fields.Char()
+
+    def action_confirm(self):
+        self.ensure_one()
+        if self.date > fields.Datetime.now():
+            raise UserError(self.env._("A manual entry cannot be in the future."))
+        Log = self.env["canteen.operation.log"]
+        before = Log._balances(self.employee_id)
+        entries = self.env["canteen.ledger"]._charge(
+            self.employee_id,
+            Decimal(str(self.amount)),
+            merchant=self.merchant_id,
+            date=self.date,
+            values={
+                "terminal_ref": self.terminal_ref.strip(),
+                "note": self.note or self.env._("Manual entry"),
+            },
+        )
+        Log._record(
+            "manual_entry",
+            self.employee_id,
+            before,
+            cards=entries.card_id[:1],
+            note=self.env._("Terminal %(terminal)s", terminal=self.terminal_ref),
+        )
+        return {"type": "ir.actions.act_window_close"}
