@@ -4,3 +4,5 @@ from . import test_demo_group
 from . import test_department_code
 from . import test_ledger
 from . import test_operations
+from . import test_card_desk
+from . import test_imports
