@@ -13,13 +13,13 @@ Runs on PostgreSQL's durable defaults, like scripts/bench_ledger.py.
 import argparse
 import base64
 import io
+import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_ledger
 import devstack
 
 DBNAME = "canteen_bench_import"
@@ -43,6 +43,48 @@ def prepare_database(db):
         check=True,
         cwd=devstack.ROOT,
     )
+
+
+def check_durability(db):
+    import psycopg2
+
+    conn = psycopg2.connect(
+        dbname="postgres", host=db["host"], port=db["port"], user=db["user"], password=db["password"]
+    )
+    with conn.cursor() as cr:
+        cr.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
+        fsync, synchronous_commit = cr.fetchone()
+    conn.close()
+    devstack.say(f"PostgreSQL durability: fsync={fsync} synchronous_commit={synchronous_commit}")
+    if fsync != "on" or synchronous_commit != "on":
+        sys.exit("Benchmarks run with fsync and synchronous_commit on; this server relaxes them.")
+
+
+def load_registry(db):
+    import odoo
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(
+        [
+            "-c",
+            str(devstack.ODOO_CONF),
+            "--addons-path",
+            str(devstack.ADDONS),
+            "--db_host",
+            db["host"],
+            "--db_port",
+            str(db["port"]),
+            "--db_user",
+            db["user"],
+            "--db_password",
+            db["password"],
+            "--log-level",
+            "warn",
+        ]
+    )
+    # The second import is refused on purpose: no need for its traceback in the log.
+    logging.getLogger("odoo.sql_db").setLevel(logging.CRITICAL)
+    return Registry(DBNAME)
 
 
 def create_cardholders(registry, count):
@@ -109,10 +151,9 @@ def main():
     devstack.ensure_odoo()
     devstack.ensure_requirements()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
-    bench_ledger.report_durability(db)
+    check_durability(db)
     prepare_database(db)
-    bench_ledger.DBNAME = DBNAME  # load_registry opens bench_ledger.DBNAME
-    registry = bench_ledger.load_registry(db)
+    registry = load_registry(db)
     create_cardholders(registry, args.rows)
     content = topup_file(args.rows)
     devstack.say(f"Top-up file: {args.rows} rows, {len(content) / 1024:.0f} KiB")
