@@ -13,3 +13,4 @@ from . import canteen_transaction
 from . import canteen_ledger_entry
 from . import hr_employee
 from . import res_config_settings
+from . import canteen_card_list_change

@@ -39,13 +39,17 @@ class CanteenTerminalCommand(models.Model):
     @api.model
     def _enqueue(self, terminals, command_type, payload):
         """Queue one command for each terminal and wake their long polls (after commit)."""
-        commands = self.create(
+        return self._enqueue_many(
             [{"terminal_id": t.id, "type": command_type, "payload": payload} for t in terminals]
         )
+
+    @api.model
+    def _enqueue_many(self, vals_list):
+        commands = self.sudo().create(vals_list)
         if commands:
-            self.env.cr.execute(
-                SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, ",".join(map(str, terminals.ids)))
-            )
+            # pg_notify is delivered at commit: a poll never wakes for a command it cannot see.
+            terminal_ids = ",".join(map(str, sorted(set(commands.terminal_id.ids))))
+            self.env.cr.execute(SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, terminal_ids))
         return commands
 
     @api.model

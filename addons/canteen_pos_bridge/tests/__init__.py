@@ -1,1 +1,2 @@
+from . import test_list_change_delivery
 from . import test_terminal
