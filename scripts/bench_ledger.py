@@ -137,7 +137,7 @@ def main():
     devstack.ensure_odoo()
     devstack.ensure_requirements()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
-    report_durability(db)
+    devstack.require_durability(db)
     prepare_database(db)
     registry = load_registry(db)
     employee_ids, merchant_id = create_cardholders(registry, args.wallets)
@@ -177,21 +177,6 @@ def main():
     print(f"reconciliation difference: {differences or 0}")
     devstack.drop_database(db, DBNAME)
     return 1 if errors or differences else 0
-
-
-def report_durability(db):
-    import psycopg2
-
-    conn = psycopg2.connect(
-        dbname="postgres", host=db["host"], port=db["port"], user=db["user"], password=db["password"]
-    )
-    with conn.cursor() as cr:
-        cr.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
-        fsync, synchronous_commit = cr.fetchone()
-    conn.close()
-    devstack.say(f"PostgreSQL durability: fsync={fsync} synchronous_commit={synchronous_commit}")
-    if fsync != "on" or synchronous_commit != "on":
-        sys.exit("Benchmarks run with fsync and synchronous_commit on; this server relaxes them.")
 
 
 if __name__ == "__main__":

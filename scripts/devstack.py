@@ -249,6 +249,22 @@ def ensure_postgres(cluster_name, durable):
     return db, cluster
 
 
+def require_durability(db):
+    """Benchmarks run on PostgreSQL's durable defaults; refuse a server that relaxes them."""
+    import psycopg2
+
+    conn = psycopg2.connect(
+        dbname="postgres", host=db["host"], port=db["port"], user=db["user"], password=db["password"]
+    )
+    with conn.cursor() as cr:
+        cr.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
+        fsync, synchronous_commit = cr.fetchone()
+    conn.close()
+    say(f"PostgreSQL durability: fsync={fsync} synchronous_commit={synchronous_commit}")
+    if fsync != "on" or synchronous_commit != "on":
+        sys.exit("Benchmarks run with fsync and synchronous_commit on; this server relaxes them.")
+
+
 def drop_database(db, name):
     import psycopg2
 
@@ -338,8 +354,41 @@ def cmd_run(args):
             cwd=ROOT,
         )
     # A database created from the command line has the admin user with password admin.
-    say(f"Odoo on http://localhost:{args.port}  (login: admin, password: admin); Ctrl+C stops it")
-    os.execv(sys.executable, odoo_cmd(db, args.database, *extra))
+    bridge = start_bridge(db, args.database)
+    say(f"Odoo on http://localhost:{args.port}  (login: admin, password: admin); Ctrl+C stops both")
+    try:
+        subprocess.run(odoo_cmd(db, args.database, *extra), cwd=ROOT, check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.terminate()
+        bridge.wait(30)
+
+
+def start_bridge(db, dbname):
+    """The terminal bridge of canteen_pos_bridge, on the port of odoo.conf (8070)."""
+    command = [
+        sys.executable,
+        "-m",
+        "odoo",
+        f"--addons-path={ADDONS}",
+        "canteen-bridge",
+        "-c",
+        str(ODOO_CONF),
+        "-d",
+        dbname,
+        "--db_host",
+        db["host"],
+        "--db_port",
+        str(db["port"]),
+        "--db_user",
+        db["user"],
+        "--db_password",
+        db["password"],
+    ]
+    bridge = subprocess.Popen(command, cwd=ROOT)
+    say("Terminal bridge on http://127.0.0.1:8070/api/v1/health")
+    return bridge
 
 
 # --------------------------------------------------------------------------
