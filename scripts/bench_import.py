@@ -14,7 +14,6 @@ import argparse
 import base64
 import io
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,67 +23,6 @@ import devstack
 
 DBNAME = "canteen_bench_import"
 HEADER = ["部门", "工号", "姓名", "卡号", "现金", "补贴", "补贴方式", "补贴有效日期", "导入版本号"]
-
-
-def prepare_database(db):
-    devstack.drop_database(db, DBNAME)
-    devstack.say(f"Installing canteen_card in {DBNAME!r}")
-    subprocess.run(
-        devstack.odoo_cmd(
-            db,
-            DBNAME,
-            "-i",
-            "canteen_card",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--no-http",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=devstack.ROOT,
-    )
-
-
-def check_durability(db):
-    import psycopg2
-
-    conn = psycopg2.connect(
-        dbname="postgres", host=db["host"], port=db["port"], user=db["user"], password=db["password"]
-    )
-    with conn.cursor() as cr:
-        cr.execute("SELECT current_setting('fsync'), current_setting('synchronous_commit')")
-        fsync, synchronous_commit = cr.fetchone()
-    conn.close()
-    devstack.say(f"PostgreSQL durability: fsync={fsync} synchronous_commit={synchronous_commit}")
-    if fsync != "on" or synchronous_commit != "on":
-        sys.exit("Benchmarks run with fsync and synchronous_commit on; this server relaxes them.")
-
-
-def load_registry(db):
-    import odoo
-    from odoo.modules.registry import Registry
-
-    odoo.tools.config.parse_config(
-        [
-            "-c",
-            str(devstack.ODOO_CONF),
-            "--addons-path",
-            str(devstack.ADDONS),
-            "--db_host",
-            db["host"],
-            "--db_port",
-            str(db["port"]),
-            "--db_user",
-            db["user"],
-            "--db_password",
-            db["password"],
-            "--log-level",
-            "warn",
-        ]
-    )
-    # The second import is refused on purpose: no need for its traceback in the log.
-    logging.getLogger("odoo.sql_db").setLevel(logging.CRITICAL)
-    return Registry(DBNAME)
 
 
 def create_cardholders(registry, count):
@@ -151,9 +89,11 @@ def main():
     devstack.ensure_odoo()
     devstack.ensure_requirements()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
-    check_durability(db)
-    prepare_database(db)
-    registry = load_registry(db)
+    devstack.require_durability(db)
+    devstack.install_database(db, DBNAME, "canteen_card")
+    registry = devstack.open_registry(db, DBNAME)
+    # The second import is refused on purpose: no need for its traceback in the log.
+    logging.getLogger("odoo.sql_db").setLevel(logging.CRITICAL)
     create_cardholders(registry, args.rows)
     content = topup_file(args.rows)
     devstack.say(f"Top-up file: {args.rows} rows, {len(content) / 1024:.0f} KiB")

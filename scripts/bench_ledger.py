@@ -13,7 +13,6 @@ import argparse
 import logging
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -24,52 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import devstack
 
 DBNAME = "canteen_bench_ledger"
-
-
-def prepare_database(db):
-    devstack.drop_database(db, DBNAME)
-    devstack.say(f"Installing canteen_card in {DBNAME!r}")
-    subprocess.run(
-        devstack.odoo_cmd(
-            db,
-            DBNAME,
-            "-i",
-            "canteen_card",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--no-http",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=devstack.ROOT,
-    )
-
-
-def load_registry(db):
-    import odoo
-    from odoo.modules.registry import Registry
-
-    odoo.tools.config.parse_config(
-        [
-            "-c",
-            str(devstack.ODOO_CONF),
-            "--addons-path",
-            str(devstack.ADDONS),
-            "--db_host",
-            db["host"],
-            "--db_port",
-            str(db["port"]),
-            "--db_user",
-            db["user"],
-            "--db_password",
-            db["password"],
-            "--log-level",
-            "warn",
-        ]
-    )
-    # Two threads on one wallet: the loser's serialization failure is retried, not an error.
-    logging.getLogger("odoo.sql_db").setLevel(logging.CRITICAL)
-    return Registry(DBNAME)
 
 
 def create_cardholders(registry, count):
@@ -138,8 +91,10 @@ def main():
     devstack.ensure_requirements()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
     devstack.require_durability(db)
-    prepare_database(db)
-    registry = load_registry(db)
+    devstack.install_database(db, DBNAME, "canteen_card")
+    registry = devstack.open_registry(db, DBNAME)
+    # Two threads on one wallet: the loser's serialization failure is retried, not an error.
+    logging.getLogger("odoo.sql_db").setLevel(logging.CRITICAL)
     employee_ids, merchant_id = create_cardholders(registry, args.wallets)
 
     latencies, errors = [], []

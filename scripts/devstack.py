@@ -303,6 +303,19 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def db_options(db):
+    return [
+        "--db_host",
+        db["host"],
+        "--db_port",
+        str(db["port"]),
+        "--db_user",
+        db["user"],
+        "--db_password",
+        db["password"],
+    ]
+
+
 def odoo_cmd(db, dbname, *extra):
     return [
         sys.executable,
@@ -312,18 +325,43 @@ def odoo_cmd(db, dbname, *extra):
         str(ODOO_CONF),
         "-d",
         dbname,
-        "--db_host",
-        db["host"],
-        "--db_port",
-        str(db["port"]),
-        "--db_user",
-        db["user"],
-        "--db_password",
-        db["password"],
+        *db_options(db),
         "--addons-path",
         str(ADDONS),
         *extra,
     ]
+
+
+def install_database(db, dbname, modules):
+    """A fresh database with these addons and no demo data (benchmarks)."""
+    drop_database(db, dbname)
+    say(f"Installing {modules} in {dbname!r}")
+    subprocess.run(
+        odoo_cmd(
+            db,
+            dbname,
+            "-i",
+            modules,
+            "--without-demo=all",
+            "--stop-after-init",
+            "--no-http",
+            "--log-level=warn",
+        ),
+        check=True,
+        cwd=ROOT,
+    )
+
+
+def open_registry(db, dbname):
+    """The Odoo registry of a database, in this process (Odoo's configuration is parsed once)."""
+    import odoo
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(
+        ["-c", str(ODOO_CONF), "--addons-path", str(ADDONS), *db_options(db), "--log-level", "warn"],
+        setup_logging=True,
+    )
+    return Registry(dbname)
 
 
 # --------------------------------------------------------------------------
@@ -377,14 +415,7 @@ def start_bridge(db, dbname):
         str(ODOO_CONF),
         "-d",
         dbname,
-        "--db_host",
-        db["host"],
-        "--db_port",
-        str(db["port"]),
-        "--db_user",
-        db["user"],
-        "--db_password",
-        db["password"],
+        *db_options(db),
     ]
     bridge = subprocess.Popen(command, cwd=ROOT)
     say("Terminal bridge on http://127.0.0.1:8070/api/v1/health")
