@@ -423,3 +423,19 @@ def test_a_thousand_bad_requests_change_nothing(bridge, site, odoo_registry, hol
     assert counts(odoo_registry) == before
     assert client.request("GET", "/api/v1/nowhere")[0] == 404
     assert client.request("DELETE", "/api/v1/transactions")[0] == 405
+
+
+def test_two_bridge_processes_give_the_same_answers(bridge, site, holders):
+    """Stateless apart from caches: the same request to another process is replayed, not redone."""
+    other = BridgeProcess(os.environ["CANTEEN_TEST_DB"]).start()
+    try:
+        holder = holders.take()
+        first = bridge.client(site["terminals"][1]).charge(card(holder), "4.00", seq=8101)[1]
+        second = other.client(site["terminals"][1]).charge(card(holder), "4.00", seq=8101)[1]
+        assert second["replayed"] is True and second["transaction_id"] == first["transaction_id"]
+        assert (
+            other.client(site["terminals"][1]).balance(card(holder))[1]
+            == bridge.client(site["terminals"][1]).balance(card(holder))[1]
+        )
+    finally:
+        assert other.stop() == 0

@@ -1,2 +1,3 @@
+from . import test_cashier_and_terminal_admin
 from . import test_list_change_delivery
 from . import test_terminal
