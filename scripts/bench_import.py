@@ -31,14 +31,7 @@ def create_cardholders(registry, count):
     started = time.monotonic()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        company = env.ref("base.main_company")
-        employees = env["hr.employee"].create(
-            [
-                {"name": f"Bench {i:05d}", "employee_no": f"{100000 + i}", "company_id": company.id}
-                for i in range(count)
-            ]
-        )
-        env["canteen.card"].create([{"employee_id": e.id, "uid": f"BENCH{e.id:08d}"} for e in employees])
+        devstack.bench_cardholders(env, count, lambda i: f"{100000 + i}")
         cr.commit()
     devstack.say(f"{count} cardholders with cards in {time.monotonic() - started:.1f}s")
 

@@ -31,15 +31,10 @@ def create_cardholders(registry, count):
     started = time.monotonic()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        company = env.ref("base.main_company")
-        employees = env["hr.employee"].create(
-            [
-                {"name": f"Bench {i:05d}", "employee_no": f"B{i:05d}", "company_id": company.id}
-                for i in range(count)
-            ]
+        employees = devstack.bench_cardholders(env, count, lambda i: f"B{i:05d}")
+        merchant = env["canteen.merchant"].create(
+            {"name": "Bench canteen", "company_id": employees.company_id.id}
         )
-        env["canteen.card"].create([{"employee_id": e.id, "uid": f"BENCH{e.id:08d}"} for e in employees])
-        merchant = env["canteen.merchant"].create({"name": "Bench canteen", "company_id": company.id})
         env["canteen.topup.wizard"].create(
             {"employee_ids": [(6, 0, employees.ids)], "amount": 10000.0}
         ).action_confirm()

@@ -352,6 +352,17 @@ def install_database(db, dbname, modules):
     )
 
 
+def bench_cardholders(env, count, number):
+    """Benchmark setup: `count` cardholders of the main company with a card each;
+    `number(i)` gives the i-th employee number."""
+    company = env.ref("base.main_company")
+    employees = env["hr.employee"].create(
+        [{"name": f"Bench {i:05d}", "employee_no": number(i), "company_id": company.id} for i in range(count)]
+    )
+    env["canteen.card"].create([{"employee_id": e.id, "uid": f"BENCH{e.id:08d}"} for e in employees])
+    return employees
+
+
 def open_registry(db, dbname):
     """The Odoo registry of a database, in this process (Odoo's configuration is parsed once)."""
     import odoo

@@ -46,6 +46,16 @@ class CanteenImportMixin(models.AbstractModel):
         return "template"
 
     def _check_rows(self, rows, errors):
+        """The plan of rows about people (one `_check_row` each); bad rows go to `errors`."""
+        by_number, seen, plan = self._employees_by_number(), {}, []
+        for number, cells in rows:
+            try:
+                plan.append(self._check_row(cells, number, by_number, seen))
+            except RowError as error:
+                errors.append((number, str(error)))
+        return plan
+
+    def _check_row(self, cells, number, by_number, seen):
         raise NotImplementedError
 
     def _apply(self, plan):

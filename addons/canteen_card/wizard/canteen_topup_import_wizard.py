@@ -58,15 +58,6 @@ class CanteenTopupImportWizard(models.TransientModel):
     def _template_basename(self):
         return "topup_import"
 
-    def _check_rows(self, rows, errors):
-        by_number, seen, plan = self._employees_by_number(), {}, []
-        for number, cells in rows:
-            try:
-                plan.append(self._check_row(cells, number, by_number, seen))
-            except RowError as error:
-                errors.append((number, str(error)))
-        return plan
-
     def _check_row(self, cells, number, by_number, seen):
         employee = self._person(number, cells, by_number, seen)
         cash, subsidy = (

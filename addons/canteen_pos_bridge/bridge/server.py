@@ -7,7 +7,6 @@ they wait; a LISTEN connection wakes them within a second of a new command.
 """
 
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
@@ -27,6 +26,7 @@ from gevent.socket import wait_read, wait_write
 from ..models.canteen_terminal_command import NOTIFY_CHANNEL
 from ..tools import charge_engine
 from ..tools.charge_engine import BadRequest
+from ..tools.terminal_client import signature
 
 _logger = logging.getLogger("canteen.bridge")
 
@@ -109,13 +109,12 @@ class Notifier:
     def __init__(self, dsn):
         self.dsn = dsn
         self.events = {}
-        self.greenlet = None
 
     def event(self, terminal_id):
         return self.events.setdefault(terminal_id, gevent.event.Event())
 
     def start(self):
-        self.greenlet = gevent.spawn(self._loop)
+        gevent.spawn(self._loop)
 
     def wake_all(self):
         for event in self.events.values():
@@ -224,7 +223,7 @@ class Bridge:
         path = environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
-        expected = sign(terminal.secret, environ["REQUEST_METHOD"], path, timestamp, nonce, body)
+        expected = signature(terminal.secret, environ["REQUEST_METHOD"], path, timestamp, nonce, body)
         if not hmac.compare_digest(expected, environ.get("HTTP_X_CANTEEN_SIGNATURE", "")):
             raise refuse(401, "bad_signature")
         with conn.cursor() as cr:
@@ -441,12 +440,6 @@ STATUS_TEXT = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
-
-
-def sign(secret, method, path_and_query, timestamp, nonce, body):  # noqa: PLR0917 - the protocol's fields
-    """Protocol v1 signature: HMAC-SHA256 over method, path, timestamp, nonce and body hash."""
-    message = "\n".join([method, path_and_query, timestamp, nonce, hashlib.sha256(body).hexdigest()])
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def read_body(environ):

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from .canteen_meal_period import MEAL_KIND_SELECTION
@@ -68,7 +68,3 @@ class CanteenTransaction(models.Model):
 
     def unlink(self):  # pylint: disable=method-required-super
         raise UserError(self.env._("Terminal transactions cannot be deleted."))
-
-    @api.model
-    def _cron_purge_nonces(self):
-        self.env["canteen.terminal.nonce"]._purge()

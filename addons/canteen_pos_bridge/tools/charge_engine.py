@@ -109,14 +109,15 @@ def parse_seq(value):
 # identity
 # --------------------------------------------------------------------------------------------
 def resolve_identity(cr, terminal, identity_type, value):
-    """(employee_id, card_id, card_state, lost_at, expiry_date) of the person, among the
+    """(employee_id, card_id, card_state, lost_at, expiry_date, name, employee_no) of the person, among the
     cardholders of the terminal's company and its branches; Decline when unknown."""
     subtree = "SELECT id FROM res_company WHERE parent_path LIKE %s"
     if identity_type in ("card", "qr"):
         # A UID may be reused by a dead card: prefer the live one, then the newest.
         cr.execute(
-            f"""SELECT c.employee_id, c.id, c.state, c.lost_at, c.expiry_date
+            f"""SELECT c.employee_id, c.id, c.state, c.lost_at, c.expiry_date, e.name, e.employee_no
                   FROM canteen_card c
+                  JOIN hr_employee e ON e.id = c.employee_id
                  WHERE c.uid = %s AND c.company_id IN ({subtree})
                    AND (%s OR c.kind = 'virtual')
                  ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1""",  # noqa: S608
@@ -125,7 +126,7 @@ def resolve_identity(cr, terminal, identity_type, value):
     else:
         column = "employee_no" if identity_type == "employee" else "canteen_face_id"
         cr.execute(
-            f"""SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date
+            f"""SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date, e.name, e.employee_no
                   FROM hr_employee e
                   LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
                  WHERE e.{column} = %s AND e.active AND e.company_id IN ({subtree})
@@ -368,7 +369,9 @@ def charge(cr, terminal, request, *, offline=False):
 def _authorise_and_charge(cr, terminal, request, identity, *, amount, local, tx_name, offline, values):
     if not terminal.merchant_id:
         raise Decline("not_allowed_here")
-    employee_id, card_id, state, lost_at, expiry_date = resolve_identity(cr, terminal, *identity)
+    employee_id, card_id, state, lost_at, expiry_date, name, employee_no = resolve_identity(
+        cr, terminal, *identity
+    )
     values.update(employee_id=employee_id, card_id=card_id)
     after_loss = False
     if offline:
@@ -384,7 +387,7 @@ def _authorise_and_charge(cr, terminal, request, identity, *, amount, local, tx_
     values["company_id"] = account.company_id
     if account.cardholder_state != "active" and not offline:
         raise Decline("card_cancelled")
-    holder = _holder(cr, employee_id)
+    holder = {"name": name, "employee_no": employee_no}
     if not offline:
         original = recent_charge(cr, employee_id, terminal.dedup_window)
         if original:
@@ -452,34 +455,23 @@ def _meal_kind_or_none(cr, terminal, local):
         return None
 
 
-def _holder(cr, employee_id):
-    cr.execute("SELECT name, employee_no FROM hr_employee WHERE id = %s", [employee_id])
-    name, employee_no = cr.fetchone()
-    return {"name": name, "employee_no": employee_no}
-
-
 def balance(cr, terminal, identity):
     identity_type, value = parse_identity(identity)
     try:
-        employee_id, card_id, state, _lost_at, expiry_date = resolve_identity(
+        employee_id, card_id, state, _lost_at, expiry_date, name, employee_no = resolve_identity(
             cr, terminal, identity_type, value
         )
     except Decline:
         return None
-    cr.execute(
-        "SELECT e.name, e.employee_no, w.kind, w.balance::text FROM hr_employee e "
-        "LEFT JOIN canteen_wallet w ON w.employee_id = e.id WHERE e.id = %s",
-        [employee_id],
-    )
-    rows = cr.fetchall()
+    cr.execute("SELECT kind, balance::text FROM canteen_wallet WHERE employee_id = %s", [employee_id])
     balances = dict.fromkeys(ledger_core.WALLET_KINDS, "0.00")
-    balances.update({kind: money(Decimal(amount)) for _n, _no, kind, amount in rows if kind})
-    today = datetime.now(UTC).date()
-    card_status = state or "none"
+    balances.update({kind: money(Decimal(amount)) for kind, amount in cr.fetchall()})
+    card_status = state if card_id else "none"
+    today = local_moment(terminal, datetime.now(UTC).replace(tzinfo=None)).date()
     if state == "active" and expiry_date and expiry_date < today:
         card_status = "expired"
     return {
-        "cardholder": {"name": rows[0][0], "employee_no": rows[0][1]},
-        "card_status": card_status if card_id else "none",
+        "cardholder": {"name": name, "employee_no": employee_no},
+        "card_status": card_status,
         "balances": balances,
     }
