@@ -1,5 +1,6 @@
 import datetime
 
+import pytz
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
@@ -224,7 +225,11 @@ class TestCardDesk(CanteenCardCase):
             self.env["canteen.ledger"]._correct(charge, 10)
         with self.assertRaisesRegex(UserError, "not a valid amount"):
             self.env["canteen.ledger"]._correct(charge, -1)
-        clearings = self.env["canteen.clearing"]._run(self.company, until=datetime.date.today())
+        # Clear up to the charge's day in the company's time zone (ahead of UTC late in the day).
+        local_day = (
+            pytz.utc.localize(charge.date).astimezone(pytz.timezone(self.company._canteen_timezone())).date()
+        )
+        clearings = self.env["canteen.clearing"]._run(self.company, until=local_day)
         self.assertEqual(sum(clearings.mapped("amount")), 10)
 
     def test_correction_window_per_group(self):
