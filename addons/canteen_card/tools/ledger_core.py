@@ -9,6 +9,8 @@ commits or rolls back.
 Money is `Decimal` throughout and stored in `numeric` columns: no float ever holds a yuan.
 """
 
+import functools
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,26 +122,37 @@ def ensure_wallets(cr, employee_ids, uid=1):
     )
 
 
-def lock_account(cr, employee_id, uid=1):
-    """Lock the cardholder's wallet rows (FOR UPDATE) and read what the checks need."""
-    cr.execute(
-        """
-        SELECT e.company_id, e.department_id, c.currency_id, COALESCE(e.cardholder_state, 'active'),
-               COALESCE(t.overdraft_floor, 0)::text, COALESCE(t.max_balance, 0)::text,
-               COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
-               COALESCE(c.canteen_spend_cash_first, FALSE)
-          FROM hr_employee e
-          JOIN res_company c ON c.id = e.company_id
-          LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
-         WHERE e.id = %s
-        """,
-        [employee_id],
-    )
-    row = cr.fetchone()
-    if not row:
-        raise LedgerError("unknown_identity")
-    # Amounts travel as text: Odoo's cursors turn numeric into float, the core never does.
-    company_id, department_id, currency_id, state, floor, max_balance, *flags = row
+# The account of the cardholders selected by `{employees}` (an SQL fragment: ids or a subquery).
+# Amounts travel as text: Odoo's cursors turn numeric into float, the core never does.
+ACCOUNT_QUERY = """
+    SELECT e.id, e.company_id, e.department_id, c.currency_id, COALESCE(e.cardholder_state, 'active'),
+           COALESCE(t.overdraft_floor, 0)::text, COALESCE(t.max_balance, 0)::text,
+           COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
+           COALESCE(c.canteen_spend_cash_first, FALSE),
+           (SELECT json_agg(json_build_array(w.id, w.kind, w.balance::text))
+              FROM canteen_wallet w WHERE w.employee_id = e.id) AS wallets
+      FROM hr_employee e
+      JOIN res_company c ON c.id = e.company_id
+      LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
+     WHERE e.id IN ({employees})
+"""
+ACCOUNT_WIDTH = 11  # columns of ACCOUNT_QUERY
+# Wallet rows are always locked in id order, so single charges and batches never deadlock.
+LOCK_WALLETS = "SELECT 1 FROM canteen_wallet WHERE employee_id IN ({employees}) ORDER BY id FOR UPDATE"
+
+
+def locked_accounts_query(employees):
+    """Lock the wallets, then read the accounts: two statements, one round trip. The read runs
+    after the lock is granted, so it sees the balances the last holder of the lock committed."""
+    return LOCK_WALLETS.format(employees=employees) + ";\n" + ACCOUNT_QUERY.format(employees=employees)
+
+
+def account_from_row(row):
+    """An Account from a row of ACCOUNT_QUERY (its first eleven columns)."""
+    employee_id, company_id, department_id, currency_id, state, floor, max_balance, *flags = row[:10]
+    wallets = row[10]
+    if isinstance(wallets, str):
+        wallets = json.loads(wallets)
     account = Account(
         employee_id,
         company_id,
@@ -150,13 +163,18 @@ def lock_account(cr, employee_id, uid=1):
         Decimal(max_balance),
         *flags,
     )
+    account.wallets = {kind: [wallet_id, Decimal(balance)] for wallet_id, kind, balance in wallets or ()}
+    return account
+
+
+def lock_account(cr, employee_id, uid=1):
+    """Lock the cardholder's wallet rows (FOR UPDATE) and read what the checks need."""
     for _attempt in range(2):
-        cr.execute(
-            "SELECT id, kind, balance::text FROM canteen_wallet "
-            "WHERE employee_id = %s ORDER BY id FOR UPDATE",
-            [employee_id],
-        )
-        account.wallets = {kind: [wallet_id, Decimal(balance)] for wallet_id, kind, balance in cr.fetchall()}
+        cr.execute(locked_accounts_query("%s"), [employee_id, employee_id])
+        row = cr.fetchone()
+        if not row:
+            raise LedgerError("unknown_identity")
+        account = account_from_row(row)
         if len(account.wallets) == len(WALLET_KINDS):
             return account
         ensure_wallets(cr, [employee_id], uid)
@@ -211,58 +229,85 @@ def split_charge(account, amount, allow_overdraft=False):
     return taken, overdraft
 
 
-def append_entries(cr, account, movements, values=None, *, uid=1, overdraft=False):
-    """Append one entry per movement, update the balances; return [(entry_id, kind, balance_after)]."""
+def entries_statement(account, movements, values=None, *, uid=1, overdraft=False):
+    """The one statement that appends the entries of `movements` and writes the new balances.
+
+    Returns (query, params, balances_after): the query returns the entry ids in movement order;
+    balances_after[i] is the wallet balance after movement i. The account's balances move in
+    memory too. A caller may send the statement together with its own (the bridge sends it with
+    the transaction record and the COMMIT, in one round trip).
+    """
     values = dict(values or {})
     values.setdefault("date", datetime.now(UTC).replace(tzinfo=None))
     bad = [c for c in values if c in _CORE_COLUMNS or not _EXTRA_COLUMN.match(c)]
     if bad:
         raise ValueError(f"columns the ledger core sets itself or invalid: {bad}")
     columns = list(values)
-    results = []
+    params, balances_after = [], []
     for movement in movements:
         wallet = account.wallets[movement.kind]
         wallet[1] += movement.amount
-        cr.execute(
-            sql.SQL(
-                """
-                INSERT INTO canteen_ledger_entry
-                       (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
-                        amount, balance_after, overdraft, create_uid, write_uid, create_date, write_date
-                        {extra_columns})
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                        now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'{extra_values})
-                RETURNING id
-                """
-            ).format(
-                extra_columns=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns),
-                extra_values=sql.SQL("").join(sql.SQL(", %s") for _c in columns),
-            ),
-            [
-                wallet[0],
-                movement.kind,
-                account.employee_id,
-                account.department_id,
-                account.company_id,
-                account.currency_id,
-                movement.entry_kind,
-                movement.amount,
-                wallet[1],
-                overdraft and movement.amount < 0,
-                uid,
-                uid,
-                *(values[c] for c in columns),
-            ],
-        )
-        results.append((cr.fetchone()[0], movement.kind, wallet[1]))
-    for kind in {m.kind for m in movements}:
-        wallet_id, balance = account.wallets[kind]
-        cr.execute(
-            "UPDATE canteen_wallet SET balance = %s, write_date = now() AT TIME ZONE 'UTC', write_uid = %s "
-            "WHERE id = %s",
-            [balance, uid, wallet_id],
-        )
-    return results
+        balances_after.append(wallet[1])
+        params += [
+            wallet[0],
+            movement.kind,
+            account.employee_id,
+            account.department_id,
+            account.company_id,
+            account.currency_id,
+            movement.entry_kind,
+            movement.amount,
+            wallet[1],
+            overdraft and movement.amount < 0,
+            uid,
+            uid,
+            *(values[c] for c in columns),
+        ]
+    new_balances = sorted({tuple(account.wallets[m.kind]) for m in movements})
+    params.append(uid)
+    for wallet_id, balance in new_balances:
+        params += [wallet_id, balance]
+    query = _entries_query(tuple(columns), len(movements), len(new_balances))
+    return query, params, balances_after
+
+
+@functools.lru_cache(maxsize=64)
+def _entries_query(columns, entry_count, balance_count):
+    """The text of entries_statement's query for one shape (built once: the bridge sends it
+    for every charge)."""
+    entry_row = (
+        "("
+        + ", ".join(["%s"] * (12 + len(columns)))
+        + ", now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')"
+    )
+    extra_columns = "".join(f", {column}" for column in columns)
+    return f"""
+        WITH entries AS (
+            INSERT INTO canteen_ledger_entry
+                   (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
+                    amount, balance_after, overdraft, create_uid, write_uid{extra_columns},
+                    create_date, write_date)
+            VALUES {", ".join([entry_row] * entry_count)}
+            RETURNING id),
+        balances AS (
+            UPDATE canteen_wallet w
+               SET balance = v.balance, write_uid = %s, write_date = now() AT TIME ZONE 'UTC'
+              FROM (VALUES {", ".join(["(%s::int, %s::numeric)"] * balance_count)}) AS v(id, balance)
+             WHERE w.id = v.id)
+        SELECT id FROM entries ORDER BY id
+    """  # noqa: S608 - column names are checked against _EXTRA_COLUMN
+
+
+def append_entries(cr, account, movements, values=None, *, uid=1, overdraft=False):
+    """Append one entry per movement, update the balances; return [(entry_id, kind, balance_after)]."""
+    if not movements:
+        return []
+    query, params, balances_after = entries_statement(
+        account, movements, values, uid=uid, overdraft=overdraft
+    )
+    cr.execute(query, params)
+    entry_ids = [row[0] for row in cr.fetchall()]
+    return list(zip(entry_ids, [m.kind for m in movements], balances_after, strict=True))
 
 
 def charge(cr, employee_id, amount, *, card_id=None, on_date=None, allow_overdraft=False, values=None, uid=1):
@@ -454,32 +499,9 @@ def _check_batch_cards(cr, movements, on_date):
 
 def _lock_accounts(cr, employee_ids):
     """Lock the wallets of all these cardholders in id order; {employee_id: Account}."""
-    cr.execute(
-        """
-        SELECT e.id, e.company_id, e.department_id, c.currency_id, COALESCE(e.cardholder_state, 'active'),
-               COALESCE(t.overdraft_floor, 0)::text, COALESCE(t.max_balance, 0)::text,
-               COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
-               COALESCE(c.canteen_spend_cash_first, FALSE)
-          FROM hr_employee e
-          JOIN res_company c ON c.id = e.company_id
-          LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
-         WHERE e.id = ANY(%s)
-        """,
-        [list(employee_ids)],
-    )
-    accounts = {}
-    for emp, company, department, currency, state, floor, max_balance, *flags in cr.fetchall():
-        accounts[emp] = Account(
-            emp, company, department, currency, state, Decimal(floor), Decimal(max_balance), *flags
-        )
-    cr.execute(
-        "SELECT id, employee_id, kind, balance::text FROM canteen_wallet "
-        "WHERE employee_id = ANY(%s) ORDER BY id FOR UPDATE",
-        [list(employee_ids)],
-    )
-    for wallet_id, emp, kind, balance in cr.fetchall():
-        accounts[emp].wallets[kind] = [wallet_id, Decimal(balance)]
-    return accounts
+    ids = list(employee_ids)
+    cr.execute(locked_accounts_query("SELECT unnest(%s::int[])"), [ids, ids])
+    return {row[0]: account_from_row(row) for row in cr.fetchall()}
 
 
 def _check_batch_movement(account, movement, index, enforce_max):
