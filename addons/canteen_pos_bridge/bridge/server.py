@@ -26,6 +26,7 @@ from gevent.socket import wait_read, wait_write
 from ..models.canteen_terminal_command import NOTIFY_CHANNEL
 from ..tools import charge_engine
 from ..tools.charge_engine import BadRequest
+from ..tools.sql_unit import Unit
 from ..tools.terminal_client import signature
 
 _logger = logging.getLogger("canteen.bridge")
@@ -37,6 +38,8 @@ MAX_OFFLINE_BATCH = 1000
 TERMINAL_CACHE_SECONDS = 5
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+NONCE_CONSTRAINT = "canteen_terminal_nonce_terminal_nonce_uniq"
+TRANSACTION_STATUS_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 def gevent_wait_callback(conn, timeout=None):
@@ -67,6 +70,14 @@ def refuse(status, code, detail=None):
     return HttpError(status, body)
 
 
+class BridgeConnection(psycopg2.extensions.connection):
+    """A connection that remembers the statements prepared on it (see sql_unit.Unit)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared = {}
+
+
 class ConnectionPool:
     """A fixed number of connections handed out to greenlets; broken ones are replaced."""
 
@@ -78,8 +89,18 @@ class ConnectionPool:
             self.idle.put(None)  # connected lazily
 
     def _connect(self):
-        conn = psycopg2.connect(self.dsn, connect_timeout=3, application_name="canteen-bridge")
-        conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED)
+        conn = psycopg2.connect(
+            self.dsn,
+            connect_timeout=3,
+            application_name="canteen-bridge",
+            connection_factory=BridgeConnection,
+        )
+        # Transactions are opened and closed by the statements themselves (see sql_unit.Unit),
+        # so psycopg2 must not send a BEGIN of its own.
+        conn.set_session(isolation_level=psycopg2.extensions.ISOLATION_LEVEL_READ_COMMITTED, autocommit=True)
+        # The hot statements are prepared once per connection; their plans do not depend on
+        # the values (ids, a UID), so one generic plan serves every call.
+        conn.cursor().execute("SET plan_cache_mode = force_generic_plan")
         return conn
 
     def get(self, timeout=10):
@@ -94,12 +115,15 @@ class ConnectionPool:
             raise refuse(503, "database_unavailable") from error
 
     def put(self, conn, broken=False):
+        if not broken and not conn.closed and conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+            try:
+                conn.cursor().execute("ROLLBACK")
+            except DB_ERRORS:
+                broken = True
         if broken or conn.closed:
             with contextlib.suppress(*DB_ERRORS):
                 conn.close()
             conn = None
-        elif conn.status != psycopg2.extensions.STATUS_READY:
-            conn.rollback()
         self.idle.put(conn)
 
 
@@ -195,13 +219,12 @@ class Bridge:
             return cached[0]
         with conn.cursor() as cr:
             terminal = charge_engine.load_terminal(cr, serial)
-        conn.rollback()
         self.terminals[serial] = (terminal, time.monotonic())
         return terminal
 
     def authenticate(self, conn, environ, body):
-        """The terminal of a correctly signed, fresh request; its nonce is recorded in the
-        request's transaction, so a refused or failed request leaves it unused."""
+        """(terminal, nonce) of a correctly signed, fresh request. The nonce is recorded by the
+        request's own transaction (see `opening`), so a refused or failed request leaves it unused."""
         serial = environ.get("HTTP_X_CANTEEN_TERMINAL")
         if not serial:
             raise refuse(401, "unknown_terminal")
@@ -226,48 +249,67 @@ class Bridge:
         expected = signature(terminal.secret, environ["REQUEST_METHOD"], path, timestamp, nonce, body)
         if not hmac.compare_digest(expected, environ.get("HTTP_X_CANTEEN_SIGNATURE", "")):
             raise refuse(401, "bad_signature")
-        with conn.cursor() as cr:
-            cr.execute(
-                """WITH seen AS (
-                       INSERT INTO canteen_terminal_nonce (terminal_id, nonce, seen_at)
-                       VALUES (%s, %s, now() AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING RETURNING 1),
-                   heartbeat AS (
-                       UPDATE canteen_terminal SET last_seen = now() AT TIME ZONE 'UTC'
-                        WHERE id = %s AND (last_seen IS NULL
-                               OR last_seen < (now() AT TIME ZONE 'UTC') - interval '5 seconds')
-                       RETURNING 1)
-                   SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM heartbeat)""",
-                [terminal.id, nonce, terminal.id],
-            )
-            if not cr.fetchone()[0]:
-                raise refuse(401, "replayed_nonce")
-        return terminal
+        return terminal, nonce
+
+    @staticmethod
+    def opening(terminal, nonce):
+        """What every request's transaction starts with: BEGIN, the nonce (a second use of it
+        violates its unique key) and, every few seconds, the terminal's heartbeat."""
+        return [
+            ("BEGIN", None),
+            (
+                "INSERT INTO canteen_terminal_nonce (terminal_id, nonce, seen_at) "
+                "VALUES (%s, %s, now() AT TIME ZONE 'UTC')",
+                [terminal.id, nonce],
+            ),
+            (
+                """UPDATE canteen_terminal SET last_seen = now() AT TIME ZONE 'UTC'
+                    WHERE id = %s AND (last_seen IS NULL
+                          OR last_seen < (now() AT TIME ZONE 'UTC') - interval '5 seconds')""",
+                [terminal.id],
+            ),
+        ]
 
     def with_transaction(self, environ, body, work):
-        """Authenticate and run `work(cursor, terminal)` in one transaction, committed before
-        the answer leaves; a refusal or an error rolls everything back."""
+        """Authenticate and run `work(unit, terminal)` in one transaction, committed before the
+        answer leaves; a refusal or an error rolls everything back."""
         conn = self.pool.get()
         broken = False
+        tx = None
         try:
-            terminal = self.authenticate(conn, environ, body)
-            with conn.cursor() as cr:
-                result = work(cr, terminal)
-            conn.commit()
+            terminal, nonce = self.authenticate(conn, environ, body)
+            tx = Unit(conn.cursor(), self.opening(terminal, nonce), "COMMIT", "ROLLBACK", conn.prepared)
+            result = work(tx, terminal)
+            tx.finish()
             return 200, result
         except BadRequest as error:
-            conn.rollback()
+            self._abort(tx)
             raise refuse(400, "bad_request", str(error)) from error
         except HttpError:
-            conn.rollback()
+            self._abort(tx)
+            raise
+        except psycopg2.errors.UniqueViolation as error:
+            self._abort(tx)
+            if error.diag.constraint_name == NONCE_CONSTRAINT:
+                raise refuse(401, "replayed_nonce") from error
             raise
         except DB_ERRORS as error:
             broken = True
             raise refuse(503, "database_unavailable") from error
         except psycopg2.errors.QueryCanceled as error:
-            conn.rollback()
+            self._abort(tx)
             raise refuse(503, "busy") from error
+        except Exception:
+            self._abort(tx)
+            raise
         finally:
             self.pool.put(conn, broken=broken)
+
+    @staticmethod
+    def _abort(tx):
+        if tx is not None:
+            with contextlib.suppress(psycopg2.Error):
+                tx.abort()
 
     # -- endpoints ----------------------------------------------------------------------------
     def health(self):
@@ -276,7 +318,6 @@ class Bridge:
         try:
             with conn.cursor() as cr:
                 cr.execute("SELECT 1")
-            conn.rollback()
             return 200, {"status": "ok", "database": "ok"}
         except DB_ERRORS as error:
             broken = True
@@ -287,14 +328,14 @@ class Bridge:
     def transactions(self, environ, body):
         request = parse_json(body)
         return self.with_transaction(
-            environ, body, lambda cr, terminal: charge_engine.charge(cr, terminal, request)
+            environ, body, lambda tx, terminal: charge_engine.charge(tx, terminal, request)
         )
 
     def balance(self, environ, body):
         request = parse_json(body)
 
-        def work(cr, terminal):
-            answer = charge_engine.balance(cr, terminal, request.get("identity"))
+        def work(tx, terminal):
+            answer = charge_engine.balance(tx, terminal, request.get("identity"))
             if answer is None:
                 raise HttpError(404, {"error": "unknown_identity"})
             return answer
@@ -310,10 +351,10 @@ class Bridge:
             if not isinstance(record, dict):
                 raise refuse(400, "bad_request", "each record is an object")
 
-        def work(cr, terminal):
+        def work(tx, terminal):
             results = []
             for record in records:
-                answer = charge_engine.charge(cr, terminal, record, offline=True)
+                answer = charge_engine.charge(tx.nested("canteen_record"), terminal, record, offline=True)
                 status = (
                     "duplicate"
                     if answer.get("replayed")
@@ -341,9 +382,9 @@ class Bridge:
         cursor, wait = int(cursor), min(int(wait), MAX_WAIT)
         terminal_ids = []
 
-        def take(cr, terminal):
+        def take(tx, terminal):
             terminal_ids.append(terminal.id)
-            return self._take_commands(cr, terminal.id, cursor)
+            return self._take_commands(lambda *statement: tx.execute(statement), terminal.id, cursor)
 
         status, answer = self.with_transaction(environ, body, take)
         if answer["commands"] or not wait:
@@ -365,9 +406,7 @@ class Bridge:
         broken = False
         try:
             with conn.cursor() as cr:
-                answer = self._take_commands(cr, terminal_id, cursor)
-            conn.commit()
-            return answer
+                return self._take_commands(lambda *args: cr.execute(*args) or cr, terminal_id, cursor)
         except DB_ERRORS as error:
             broken = True
             raise refuse(503, "database_unavailable") from error
@@ -375,8 +414,10 @@ class Bridge:
             self.pool.put(conn, broken=broken)
 
     @staticmethod
-    def _take_commands(cr, terminal_id, cursor):
-        cr.execute(
+    def _take_commands(execute, terminal_id, cursor):
+        """Mark the next commands delivered and return them; `execute` runs a statement and
+        returns the cursor."""
+        rows = execute(
             """UPDATE canteen_terminal_command
                   SET state = CASE WHEN state = 'pending' THEN 'delivered' ELSE state END,
                       delivered_at = COALESCE(delivered_at, now() AT TIME ZONE 'UTC')
@@ -384,8 +425,8 @@ class Bridge:
                               WHERE terminal_id = %s AND id > %s ORDER BY id LIMIT 100)
             RETURNING id, type, payload""",
             [terminal_id, cursor],
-        )
-        rows = sorted(cr.fetchall())
+        ).fetchall()
+        rows = sorted(rows)
         commands = [
             {
                 "id": command_id,
@@ -409,27 +450,27 @@ class Bridge:
             ):
                 raise refuse(400, "bad_request", "each result needs an integer id and a boolean ok")
 
-        def work(cr, terminal):
+        def work(tx, terminal):
             for result in results:
                 error = None if result["ok"] else str(result.get("error") or "failed")[:200]
-                cr.execute(
-                    """UPDATE canteen_terminal_command
-                          SET state = %s, error = %s, acked_at = now() AT TIME ZONE 'UTC'
-                        WHERE id = %s AND terminal_id = %s""",
-                    ["done" if result["ok"] else "failed", error, result["id"], terminal.id],
-                )
+                state = "done" if result["ok"] else "failed"
+                cr = tx.execute((ACK_COMMAND, [state, error, result["id"], terminal.id]))
                 if error and cr.rowcount:
-                    cr.execute(
-                        """INSERT INTO canteen_terminal_failure (terminal_id, command_id, error,
-                                   create_uid, write_uid, create_date, write_date)
-                           VALUES (%s, %s, %s, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')""",
-                        [terminal.id, result["id"], error],
-                    )
+                    tx.execute((RECORD_FAILURE, [terminal.id, result["id"], error]))
             return {"acknowledged": len(results)}
 
         return self.with_transaction(environ, body, work)
 
 
+ACK_COMMAND = """
+    UPDATE canteen_terminal_command SET state = %s, error = %s, acked_at = now() AT TIME ZONE 'UTC'
+     WHERE id = %s AND terminal_id = %s
+"""
+RECORD_FAILURE = """
+    INSERT INTO canteen_terminal_failure (terminal_id, command_id, error,
+                                          create_uid, write_uid, create_date, write_date)
+    VALUES (%s, %s, %s, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+"""
 STATUS_TEXT = {
     200: "OK",
     400: "Bad Request",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import psycopg2.errors
 import pytz
 
 from odoo.addons.canteen_card.tools import ledger_core
@@ -31,38 +32,60 @@ class Decline(Exception):
 
 @dataclass
 class Terminal:
+    """What the charge path needs of a terminal; the bridge caches it for a few seconds."""
+
     id: int
     serial: str
     secret: str
     enabled: bool
     company_id: int
-    company_path: str
+    company_ids: list  # the terminal's company and its branches: whose cardholders it serves
     merchant_id: int | None
     mode: str
     fixed_amount: Decimal
     timezone: str
     dedup_window: int
+    meal_periods: list  # [(kind, hour_from, hour_to)] of the merchant
+    fixed_amounts: dict  # {meal kind: Decimal} in fixed-amount mode
 
 
 TERMINAL_QUERY = """
-    SELECT t.id, t.serial, t.secret, t.enabled AND t.active, t.company_id, c.parent_path, t.merchant_id,
-           t.mode,
+    SELECT t.id, t.serial, t.secret, t.enabled AND t.active, t.company_id,
+           (SELECT array_agg(b.id) FROM res_company b WHERE b.parent_path LIKE c.parent_path || '%%'),
+           t.merchant_id, t.mode,
            COALESCE(t.fixed_amount, 0)::text, COALESCE(rc.tz, p.tz, 'Asia/Shanghai'),
-           COALESCE(c.canteen_dedup_window, 60)
+           COALESCE(c.canteen_dedup_window, 60),
+           (SELECT json_agg(json_build_array(m.kind, m.hour_from, m.hour_to))
+              FROM canteen_meal_period m WHERE m.merchant_id = t.merchant_id),
+           (SELECT json_object_agg(f.meal_kind, f.amount::text)
+              FROM canteen_terminal_fixed_amount f WHERE f.terminal_id = t.id)
       FROM canteen_terminal t
       JOIN res_company c ON c.id = t.company_id
       JOIN res_partner p ON p.id = c.partner_id
       LEFT JOIN resource_calendar rc ON rc.id = c.resource_calendar_id
+     WHERE t.serial = %s
 """
 
 
 def load_terminal(cr, serial):
-    cr.execute(TERMINAL_QUERY + " WHERE t.serial = %s", [serial])
+    cr.execute(TERMINAL_QUERY, [serial])
     row = cr.fetchone()
     if not row:
         return None
-    *head, fixed_amount, timezone, dedup_window = row
-    return Terminal(*head, Decimal(fixed_amount), timezone, dedup_window)
+    *head, fixed_amount, timezone, dedup_window, periods, fixed_amounts = row
+    return Terminal(
+        *head,
+        Decimal(fixed_amount),
+        timezone,
+        dedup_window,
+        [tuple(period) for period in _json(periods) or ()],
+        {kind: Decimal(amount) for kind, amount in (_json(fixed_amounts) or {}).items()},
+    )
+
+
+def _json(value):
+    """A json column's value: psycopg2 decodes it, unless a caller's cursor returns text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def parse_amount(value, required):
@@ -106,39 +129,101 @@ def parse_seq(value):
 
 
 # --------------------------------------------------------------------------------------------
-# identity
+# the read: one round trip
 # --------------------------------------------------------------------------------------------
-def resolve_identity(cr, terminal, identity_type, value):
-    """(employee_id, card_id, card_state, lost_at, expiry_date, name, employee_no) of the person, among the
-    cardholders of the terminal's company and its branches; Decline when unknown."""
-    subtree = "SELECT id FROM res_company WHERE parent_path LIKE %s"
+def person_query(terminal, identity_type, value):
+    """The cardholder an identity names, among the terminal's company and its branches, as a
+    query of (employee_id, card_id, state, lost_at, expiry_date) with its named params."""
+    params = {"identity": value, "companies": terminal.company_ids}
     if identity_type in ("card", "qr"):
         # A UID may be reused by a dead card: prefer the live one, then the newest.
-        cr.execute(
-            f"""SELECT c.employee_id, c.id, c.state, c.lost_at, c.expiry_date, e.name, e.employee_no
-                  FROM canteen_card c
-                  JOIN hr_employee e ON e.id = c.employee_id
-                 WHERE c.uid = %s AND c.company_id IN ({subtree})
-                   AND (%s OR c.kind = 'virtual')
-                 ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1""",  # noqa: S608
-            [value.upper(), terminal.company_path + "%", identity_type == "card"],
-        )
+        params.update(identity=value.upper(), any_card=identity_type == "card")
+        query = """SELECT c.employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
+                     FROM canteen_card c
+                    WHERE c.uid = %(identity)s AND c.company_id = ANY(%(companies)s::int[])
+                      AND (%(any_card)s::bool OR c.kind = 'virtual')
+                    ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1"""
     else:
         column = "employee_no" if identity_type == "employee" else "canteen_face_id"
-        cr.execute(
-            f"""SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date, e.name, e.employee_no
-                  FROM hr_employee e
-                  LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
-                 WHERE e.{column} = %s AND e.active AND e.company_id IN ({subtree})
-                 LIMIT 1""",  # noqa: S608 - column is one of two constants
-            [value, terminal.company_path + "%"],
-        )
-    row = cr.fetchone()
-    if not row:
-        raise Decline("unknown_identity")
-    return row
+        query = f"""SELECT e.id AS employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
+                      FROM hr_employee e
+                      LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
+                     WHERE e.{column} = %(identity)s AND e.active AND e.company_id = ANY(%(companies)s::int[])
+                     LIMIT 1"""  # noqa: S608 - column is one of two constants
+    return query, params
 
 
+# Read after the wallet lock: the seq's earlier answer, a transaction number, the person, what
+# the dedup window and the rules need, and last the account's columns. {person} is person_query's.
+CHARGE_READ = """
+    WITH person AS ({person})
+    SELECT (SELECT response FROM canteen_transaction
+             WHERE terminal_id = %(terminal)s AND seq = %(seq)s) AS previous,
+           n.id AS tx_id, 'T' || to_char(now(), 'YYYYMMDD') || lpad(n.id::text, 8, '0') AS tx_name,
+           p.employee_id, p.card_id, p.state, p.lost_at, p.expiry_date,
+           h.name, h.employee_no,
+           {dedup} AS recent,
+           (SELECT json_build_array(r.allowed, COALESCE(r.count_limit, 0), COALESCE(r.amount_limit, 0)::text,
+                                    COALESCE(r.discount_percent, 0), COALESCE(g.daily_amount_limit, 0)::text)
+              FROM canteen_rule_group g
+              LEFT JOIN canteen_consumption_rule r
+                     ON r.rule_group_id = g.id AND r.meal_kind = %(meal)s::varchar
+             WHERE g.id = h.rule_group_id LIMIT 1) AS rules,
+           (SELECT json_build_array(COUNT(*) FILTER (WHERE x.meal_kind = %(meal)s),
+                                    COALESCE(SUM(x.charged) FILTER (WHERE x.meal_kind = %(meal)s), 0)::text,
+                                    COALESCE(SUM(x.charged), 0)::text)
+              FROM canteen_transaction x
+             WHERE h.rule_group_id IS NOT NULL AND x.employee_id = p.employee_id
+               AND x.business_date = %(day)s::date AND x.status = 'approved' AND NOT x.deduplicated) AS spent,
+           {prices} AS prices,
+           a.*
+      FROM nextval('canteen_transaction_id_seq') AS n(id)
+      LEFT JOIN person p ON TRUE
+      LEFT JOIN hr_employee h ON h.id = p.employee_id
+      LEFT JOIN LATERAL ({account}) a ON TRUE
+"""
+# The person's last charge within the dedup window, on any terminal.
+DEDUP_READ = """(SELECT json_build_array(d.id, d.name) FROM canteen_transaction d
+                  WHERE d.employee_id = p.employee_id AND d.status = 'approved'
+                    AND NOT d.deduplicated AND NOT d.offline AND d.business_date >= %(day)s::date - 1
+                    AND d.create_date > (now() AT TIME ZONE 'UTC') - make_interval(secs => %(window)s::int)
+                  ORDER BY d.id DESC LIMIT 1)"""
+PRICES_READ = """(SELECT json_object_agg(m.code, m.price::text) FROM canteen_menu_item m
+                   WHERE m.merchant_id = %(merchant)s AND m.active AND m.code = ANY(%(codes)s::varchar[]))"""
+
+
+def read_for_charge(tx, terminal, identity, *, seq, local, meal, codes, offline):
+    """Lock the person's wallets and read everything the decision needs: one round trip
+    (with whatever the unit has pending, e.g. BEGIN and the nonce). Returns a dict."""
+    person, params = person_query(terminal, *identity)
+    with_dedup = not offline and terminal.dedup_window > 0
+    read = CHARGE_READ.format(
+        person=person,
+        dedup=DEDUP_READ if with_dedup else "NULL::json",
+        prices=PRICES_READ if codes else "NULL::json",
+        account=ledger_core.ACCOUNT_QUERY.format(employees="p.employee_id"),
+    )
+    lock = f"WITH person AS ({person}) " + ledger_core.LOCK_WALLETS.format(  # noqa: S608 - our fragments
+        employees="SELECT employee_id FROM person"
+    )
+    params.update(
+        terminal=terminal.id,
+        seq=seq,
+        meal=meal,
+        day=local.date(),
+        window=terminal.dedup_window,
+        merchant=terminal.merchant_id,
+        codes=codes or [],
+    )
+    cursor = tx.execute((lock, params), (read, params))
+    values, width = cursor.fetchone(), ledger_core.ACCOUNT_WIDTH
+    names = [column.name for column in cursor.description[:-width]]
+    return dict(zip(names, values[:-width], strict=True), account=values[-width:])
+
+
+# --------------------------------------------------------------------------------------------
+# the decision: no database
+# --------------------------------------------------------------------------------------------
 def check_card_state(card_id, state, expiry_date, on_date):
     if not card_id:
         raise Decline("card_cancelled")
@@ -148,53 +233,25 @@ def check_card_state(card_id, state, expiry_date, on_date):
         raise Decline("card_expired")
 
 
-# --------------------------------------------------------------------------------------------
-# meal periods and rules
-# --------------------------------------------------------------------------------------------
 def local_moment(terminal, moment_utc):
     return pytz.utc.localize(moment_utc).astimezone(pytz.timezone(terminal.timezone))
 
 
-def meal_kind(cr, terminal, local):
+def meal_kind(terminal, local):
     """The meal the local time falls in at the terminal's merchant; None when the merchant has
-    no meal periods (a shop); Decline outside every window of a merchant that has some."""
-    cr.execute(
-        "SELECT kind, hour_from, hour_to FROM canteen_meal_period WHERE merchant_id = %s",
-        [terminal.merchant_id],
-    )
-    periods = cr.fetchall()
-    if not periods:
+    no meal periods (a shop), or when the time is outside all of them ("" then: a decline
+    online, no meal offline)."""
+    if not terminal.meal_periods:
         return None
     hour = local.hour + local.minute / 60 + local.second / 3600
-    for kind, hour_from, hour_to in periods:
+    for kind, hour_from, hour_to in terminal.meal_periods:
         if hour_from <= hour < hour_to:
             return kind
-    raise Decline("outside_meal_period")
+    return ""
 
 
-def meal_amount(cr, terminal, kind, amount, items):
-    """What the meal costs, by the terminal's mode."""
-    if terminal.mode == "count":
-        return ZERO
-    if terminal.mode == "fixed":
-        cr.execute(
-            "SELECT amount::text FROM canteen_terminal_fixed_amount "
-            "WHERE terminal_id = %s AND meal_kind = %s",
-            [terminal.id, kind],
-        )
-        row = cr.fetchone()
-        fixed = Decimal(row[0]) if row else terminal.fixed_amount
-        if fixed <= 0:
-            raise BadRequest("this fixed-amount terminal has no amount for the meal")
-        return fixed
-    if terminal.mode == "menu" and items:
-        return menu_total(cr, terminal, items)
-    if amount is None:
-        raise BadRequest("amount (or items in menu mode) is required")
-    return amount
-
-
-def menu_total(cr, terminal, items):
+def menu_quantities(items):
+    """{product code: qty} of a menu-mode request; BadRequest when malformed."""
     if not isinstance(items, list) or not 0 < len(items) <= 50:
         raise BadRequest("items must be a list of 1 to 50 {product, qty}")
     quantities = {}
@@ -208,264 +265,301 @@ def menu_total(cr, terminal, items):
         ):
             raise BadRequest("each item needs a product code and a qty from 1 to 99")
         quantities[product] = quantities.get(product, 0) + qty
-    cr.execute(
-        "SELECT code, price::text FROM canteen_menu_item "
-        "WHERE merchant_id = %s AND active AND code = ANY(%s)",
-        [terminal.merchant_id, list(quantities)],
-    )
-    prices = {code: Decimal(price) for code, price in cr.fetchall()}
-    unknown = set(quantities) - set(prices)
-    if unknown:
-        raise BadRequest(f"unknown products: {', '.join(sorted(unknown))}")
-    return sum((prices[code] * qty for code, qty in quantities.items()), ZERO)
+    return quantities
 
 
-def apply_rules(cr, employee_id, kind, business_date, amount):
+def meal_amount(terminal, kind, amount, quantities, prices):
+    """What the meal costs, by the terminal's mode."""
+    if terminal.mode == "count":
+        return ZERO
+    if terminal.mode == "fixed":
+        fixed = terminal.fixed_amounts.get(kind, terminal.fixed_amount)
+        if fixed <= 0:
+            raise BadRequest("this fixed-amount terminal has no amount for the meal")
+        return fixed
+    if quantities:
+        prices = {code: Decimal(price) for code, price in (_json(prices) or {}).items()}
+        unknown = set(quantities) - set(prices)
+        if unknown:
+            raise BadRequest(f"unknown products: {', '.join(sorted(unknown))}")
+        return sum((prices[code] * qty for code, qty in quantities.items()), ZERO)
+    if amount is None:
+        raise BadRequest("amount (or items in menu mode) is required")
+    return amount
+
+
+def apply_rules(rules, spent, amount):
     """(charged, discount) after the rule group's discount; Decline past a limit."""
-    cr.execute(
-        """SELECT r.allowed, COALESCE(r.count_limit, 0), COALESCE(r.amount_limit, 0)::text,
-                  COALESCE(r.discount_percent, 0), COALESCE(g.daily_amount_limit, 0)::text
-             FROM hr_employee e
-             JOIN canteen_rule_group g ON g.id = e.rule_group_id
-             LEFT JOIN canteen_consumption_rule r ON r.rule_group_id = g.id AND r.meal_kind = %s
-            WHERE e.id = %s""",
-        [kind, employee_id],
-    )
-    row = cr.fetchone()
-    if not row:
+    if not rules:
         return amount, ZERO
-    allowed, count_limit, meal_limit, discount_percent, daily_limit = row
+    allowed, count_limit, meal_limit, discount_percent, daily_limit = rules
     meal_limit, daily_limit = Decimal(meal_limit), Decimal(daily_limit)
     if allowed is False:
         raise Decline("outside_meal_period")
     charged = (amount * (100 - Decimal(str(discount_percent))) / 100).quantize(CENT, ROUND_HALF_UP)
-    if count_limit or meal_limit or daily_limit:
-        cr.execute(
-            """SELECT COUNT(*) FILTER (WHERE meal_kind = %s),
-                      COALESCE(SUM(charged) FILTER (WHERE meal_kind = %s), 0)::text,
-                      COALESCE(SUM(charged), 0)::text
-                 FROM canteen_transaction
-                WHERE employee_id = %s AND business_date = %s AND status = 'approved' AND NOT deduplicated""",
-            [kind, kind, employee_id, business_date],
-        )
-        meals, meal_spent, day_spent = cr.fetchone()
-        if count_limit and meals >= count_limit:
-            raise Decline("count_limit")
-        if meal_limit and Decimal(meal_spent) + charged > meal_limit:
-            raise Decline("amount_limit")
-        if daily_limit and Decimal(day_spent) + charged > daily_limit:
-            raise Decline("daily_limit")
+    meals, meal_spent, day_spent = spent
+    if count_limit and meals >= count_limit:
+        raise Decline("count_limit")
+    if meal_limit and Decimal(meal_spent) + charged > meal_limit:
+        raise Decline("amount_limit")
+    if daily_limit and Decimal(day_spent) + charged > daily_limit:
+        raise Decline("daily_limit")
     return charged, amount - charged
-
-
-def recent_charge(cr, employee_id, window_seconds):
-    """The person's last charged transaction within the dedup window, if any."""
-    if window_seconds <= 0:
-        return None
-    cr.execute(
-        """SELECT id, name FROM canteen_transaction
-            WHERE employee_id = %s AND status = 'approved' AND NOT deduplicated AND NOT offline
-              AND create_date > (now() AT TIME ZONE 'UTC') - make_interval(secs => %s)
-            ORDER BY id DESC LIMIT 1""",
-        [employee_id, window_seconds],
-    )
-    return cr.fetchone()
-
-
-# --------------------------------------------------------------------------------------------
-# transactions
-# --------------------------------------------------------------------------------------------
-def claim_seq(cr, terminal, seq, offline):
-    """Insert the transaction row of (terminal, seq), or return None when it exists already.
-
-    A concurrent request with the same seq waits on the unique index until this transaction
-    ends, then finds the row: the idempotency key holds across bridge processes.
-    """
-    cr.execute(
-        """WITH n AS (SELECT nextval('canteen_transaction_id_seq') AS id)
-           INSERT INTO canteen_transaction (id, name, terminal_id, seq, status, offline, deduplicated,
-                                            overdraft, after_loss,
-                                            create_uid, write_uid, create_date, write_date)
-           SELECT n.id, 'T' || to_char(now(), 'YYYYMMDD') || lpad(n.id::text, 8, '0'), %s, %s, 'declined', %s,
-                  FALSE, FALSE, FALSE, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-             FROM n
-           ON CONFLICT (terminal_id, seq) DO NOTHING
-           RETURNING id, name""",
-        [terminal.id, seq, offline],
-    )
-    return cr.fetchone()
-
-
-def stored_response(cr, terminal, seq):
-    cr.execute(
-        "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s", [terminal.id, seq]
-    )
-    row = cr.fetchone()
-    response = row[0] if row else None
-    return json.loads(response) if isinstance(response, str) else response
-
-
-def save_transaction(cr, tx_id, values, response):
-    values = dict(values, response=json.dumps(response))
-    columns = list(values)
-    assignments = ", ".join(f"{column} = %s" for column in columns)
-    cr.execute(
-        f"UPDATE canteen_transaction SET {assignments} WHERE id = %s",  # noqa: S608 - our own column names
-        [*values.values(), tx_id],
-    )
 
 
 def money(value):
     return f"{(value or ZERO).quantize(CENT)}"
 
 
-def charge(cr, terminal, request, *, offline=False):
-    """Authorise and charge one request (online, or one offline record); returns the answer.
+# --------------------------------------------------------------------------------------------
+# the charge
+# --------------------------------------------------------------------------------------------
+TRANSACTION_COLUMNS = (
+    "id",
+    "name",
+    "terminal_id",
+    "seq",
+    "status",
+    "reason",
+    "offline",
+    "deduplicated",
+    "overdraft",
+    "after_loss",
+    "original_id",
+    "identity_type",
+    "identity_value",
+    "occurred_at",
+    "business_date",
+    "meal_kind",
+    "employee_id",
+    "card_id",
+    "company_id",
+    "amount_requested",
+    "charged",
+    "discount",
+    "response",
+)
+TRANSACTION_INSERT = (
+    f"INSERT INTO canteen_transaction ({', '.join(TRANSACTION_COLUMNS)}, "  # noqa: S608 - constants
+    "create_uid, write_uid, create_date, write_date) "
+    f"VALUES ({', '.join(f'%({c})s' for c in TRANSACTION_COLUMNS)}, "
+    "1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')"
+)
+SEQ_CONSTRAINT = "canteen_transaction_terminal_seq_uniq"
 
-    Declines are answers too: they are recorded and replayed like approvals.
+
+class Charge:
+    """One request (online, or one offline record) on a unit: read, decide, write.
+
+    Declines are answers too: they are recorded and replayed like approvals. Nothing is written
+    before the decision, so a decline or a bad request leaves nothing to undo.
     """
-    seq = parse_seq(request.get("seq"))
-    identity_type, identity_value = parse_identity(request.get("identity"))
-    occurred = parse_time(request.get("occurred_at"))
-    amount = parse_amount(
-        request.get("amount"), required=terminal.mode == "free" and not request.get("items")
-    )
-    claimed = claim_seq(cr, terminal, seq, offline)
-    if not claimed:
-        previous = stored_response(cr, terminal, seq)
-        return dict(previous or {}, replayed=True)
-    tx_id, tx_name = claimed
-    local = local_moment(terminal, occurred)
-    values = {
-        "identity_type": identity_type,
-        "identity_value": identity_value,
-        "occurred_at": occurred,
-        "business_date": local.date(),
-        "amount_requested": amount,
-    }
-    answer = {"seq": seq, "transaction_id": tx_name, "replayed": False}
-    try:
-        # Every decline is raised before anything is written, so nothing needs undoing.
-        result = _authorise_and_charge(
-            cr,
-            terminal,
-            request,
-            (identity_type, identity_value),
-            amount=amount,
-            local=local,
-            tx_name=tx_name,
-            offline=offline,
-            values=values,
-        )
-        answer.update(result)
-        values.update(status="approved", reason=None)
-    except Decline as decline:
-        answer.update(status="declined", reason=decline.reason, charged="0.00", discount="0.00")
-        values.update(status="declined", reason=decline.reason)
-    save_transaction(cr, tx_id, values, answer)
-    return answer
 
+    def __init__(self, tx, terminal, request, offline):
+        self.tx, self.terminal, self.offline = tx, terminal, offline
+        self.seq = parse_seq(request.get("seq"))
+        self.identity = parse_identity(request.get("identity"))
+        self.occurred = parse_time(request.get("occurred_at"))
+        self.quantities = menu_quantities(request["items"]) if self._menu_items(request) else None
+        self.amount = parse_amount(
+            request.get("amount"), required=terminal.mode == "free" and not self.quantities
+        )
+        self.local = local_moment(terminal, self.occurred)
+        self.meal = meal_kind(terminal, self.local)
+        self.row = {}
+        self.entries = None  # (query, params) of the ledger core, when money moves
 
-def _authorise_and_charge(cr, terminal, request, identity, *, amount, local, tx_name, offline, values):
-    if not terminal.merchant_id:
-        raise Decline("not_allowed_here")
-    employee_id, card_id, state, lost_at, expiry_date, name, employee_no = resolve_identity(
-        cr, terminal, *identity
-    )
-    values.update(employee_id=employee_id, card_id=card_id)
-    after_loss = False
-    if offline:
-        # Money already spent: a record of a card lost before it is accepted and flagged.
-        after_loss = bool(
-            state in ("lost", "cancelled", "replaced") and (not lost_at or lost_at <= values["occurred_at"])
+    def _menu_items(self, request):
+        return self.terminal.mode == "menu" and request.get("items") is not None
+
+    def run(self):
+        self.row = read_for_charge(
+            self.tx,
+            self.terminal,
+            self.identity,
+            seq=self.seq,
+            local=self.local,
+            meal=self.meal or None,
+            codes=list(self.quantities or ()),
+            offline=self.offline,
         )
-        if not card_id:
-            raise Decline("unknown_identity")
-    else:
-        check_card_state(card_id, state, expiry_date, local.date())
-    account = ledger_core.lock_account(cr, employee_id)
-    values["company_id"] = account.company_id
-    if account.cardholder_state != "active" and not offline:
-        raise Decline("card_cancelled")
-    holder = {"name": name, "employee_no": employee_no}
-    if not offline:
-        original = recent_charge(cr, employee_id, terminal.dedup_window)
-        if original:
-            values.update(deduplicated=True, original_id=original[0], charged=ZERO, discount=ZERO)
-            return {
-                "status": "approved",
-                "reason": None,
-                "charged": "0.00",
-                "discount": "0.00",
-                "meal": None,
-                "balances": {k: money(v) for k, v in account.balances().items()},
-                "cardholder": holder,
-                "deduplicated": True,
-                "original_transaction_id": original[1],
-            }
-    kind = meal_kind(cr, terminal, local) if not offline else _meal_kind_or_none(cr, terminal, local)
-    values["meal_kind"] = kind
-    if offline:
-        charged, discount = (
-            (amount if amount is not None else meal_amount(cr, terminal, kind, None, None)),
-            ZERO,
-        )
-    else:
-        price = meal_amount(cr, terminal, kind, amount, request.get("items"))
-        charged, discount = apply_rules(cr, employee_id, kind, local.date(), price) if kind else (price, ZERO)
-    overdraft = False
-    if charged > 0:
+        if self.row["previous"] is not None:
+            self.tx.finish()
+            return dict(_json(self.row["previous"]), replayed=True)
+        values = {
+            "id": self.row["tx_id"],
+            "name": self.row["tx_name"],
+            "terminal_id": self.terminal.id,
+            "seq": self.seq,
+            "offline": self.offline,
+            "identity_type": self.identity[0],
+            "identity_value": self.identity[1],
+            "occurred_at": self.occurred,
+            "business_date": self.local.date(),
+            "amount_requested": self.amount,
+            "reason": None,
+            "deduplicated": False,
+            "overdraft": False,
+            "after_loss": False,
+            "original_id": None,
+            "meal_kind": self.meal or None,
+            "employee_id": self.row["employee_id"],
+            "card_id": self.row["card_id"],
+            "company_id": None,
+            "charged": None,
+            "discount": None,
+        }
+        answer = {"seq": self.seq, "transaction_id": self.row["tx_name"], "replayed": False}
         try:
-            taken, overdraft = ledger_core.split_charge(account, charged, allow_overdraft=offline)
-        except LedgerError as error:
-            raise Decline(error.code) from error
-        movements = [ledger_core.Movement(k, -part, "charge") for k, part in taken.items() if part]
-        ledger_core.append_entries(
-            cr,
-            account,
-            movements,
-            {
-                "merchant_id": terminal.merchant_id,
-                "terminal_id": terminal.id,
-                "card_id": card_id,
-                "transaction_ref": tx_name,
-                "date": values["occurred_at"],
-            },
-            overdraft=overdraft,
+            answer.update(self._decide(values))
+            values["status"] = "approved"
+        except Decline as decline:
+            answer.update(status="declined", reason=decline.reason, charged="0.00", discount="0.00")
+            values.update(status="declined", reason=decline.reason)
+        return self._write(values, answer)
+
+    def _write(self, values, answer):
+        """Record the transaction and its entries, with the unit's closing; a seq recorded
+        meanwhile by a concurrent request makes this one a replay of it."""
+        statements = [(TRANSACTION_INSERT, dict(values, response=json.dumps(answer)))]
+        if self.entries:
+            statements.append(self.entries)
+        cursor = self.tx.cursor
+        try:
+            self.tx.finish(*statements)
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != SEQ_CONSTRAINT:
+                raise
+            self.tx.abort()
+            cursor.execute(
+                "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s",
+                [self.terminal.id, self.seq],
+            )
+            return dict(_json(cursor.fetchone()[0]), replayed=True)
+        return answer
+
+    def _decide(self, values):
+        """The approved answer; Decline otherwise. Fills the transaction values as it goes."""
+        terminal, row, offline = self.terminal, self.row, self.offline
+        if not terminal.merchant_id:
+            raise Decline("not_allowed_here")
+        if row["employee_id"] is None:
+            raise Decline("unknown_identity")
+        after_loss = False
+        if offline:
+            # Money already spent: a record of a card lost before it is accepted and flagged.
+            after_loss = bool(
+                row["state"] in ("lost", "cancelled", "replaced")
+                and (not row["lost_at"] or row["lost_at"] <= self.occurred)
+            )
+            if not row["card_id"]:
+                raise Decline("unknown_identity")
+        else:
+            check_card_state(row["card_id"], row["state"], row["expiry_date"], self.local.date())
+        account = self._account()
+        values["company_id"] = account.company_id
+        if account.cardholder_state != "active" and not offline:
+            raise Decline("card_cancelled")
+        holder = {"name": row["name"], "employee_no": row["employee_no"]}
+        if row["recent"]:
+            original_id, original_name = _json(row["recent"])
+            values.update(deduplicated=True, original_id=original_id, charged=ZERO, discount=ZERO)
+            return self._approved(account, holder, ZERO, ZERO, None, deduplicated=original_name)
+        if self.meal == "" and not offline:
+            raise Decline("outside_meal_period")
+        kind = self.meal or None
+        charged, discount = self._price(kind)
+        overdraft = False
+        if charged > 0:
+            try:
+                taken, overdraft = ledger_core.split_charge(account, charged, allow_overdraft=offline)
+            except LedgerError as error:
+                raise Decline(error.code) from error
+            movements = [ledger_core.Movement(k, -part, "charge") for k, part in taken.items() if part]
+            query, params, _balances = ledger_core.entries_statement(
+                account,
+                movements,
+                {
+                    "merchant_id": terminal.merchant_id,
+                    "terminal_id": terminal.id,
+                    "card_id": row["card_id"],
+                    "transaction_ref": row["tx_name"],
+                    "date": self.occurred,
+                },
+                overdraft=overdraft,
+            )
+            self.entries = (query, params)
+        values.update(charged=charged, discount=discount, overdraft=overdraft, after_loss=after_loss)
+        return self._approved(
+            account, holder, charged, discount, kind, overdraft=overdraft, after_loss=after_loss
         )
-    values.update(charged=charged, discount=discount, overdraft=overdraft, after_loss=after_loss)
-    return {
-        "status": "approved",
-        "reason": None,
-        "charged": money(charged),
-        "discount": money(discount),
-        "meal": kind,
-        "balances": {k: money(v) for k, v in account.balances().items()},
-        "cardholder": holder,
-        "deduplicated": False,
-        "overdraft": overdraft,
-        "after_loss": after_loss,
-    }
+
+    def _account(self):
+        account = ledger_core.account_from_row(self.row["account"])
+        if len(account.wallets) < len(ledger_core.WALLET_KINDS):
+            # A cardholder without wallets yet: create them, and lock again.
+            account = ledger_core.lock_account(self.tx.cursor, account.employee_id)
+        return account
+
+    def _price(self, kind):
+        """(charged, discount) of this request."""
+        if self.offline:
+            amount = (
+                self.amount if self.amount is not None else meal_amount(self.terminal, kind, None, None, None)
+            )
+            return amount, ZERO
+        price = meal_amount(self.terminal, kind, self.amount, self.quantities, self.row["prices"])
+        if not kind:
+            return price, ZERO
+        return apply_rules(_json(self.row["rules"]), _json(self.row["spent"]), price)
+
+    @staticmethod
+    def _approved(
+        account, holder, charged, discount, kind, *, deduplicated=None, overdraft=False, after_loss=False
+    ):
+        answer = {
+            "status": "approved",
+            "reason": None,
+            "charged": money(charged),
+            "discount": money(discount),
+            "meal": kind,
+            "balances": {k: money(v) for k, v in account.balances().items()},
+            "cardholder": holder,
+            "deduplicated": bool(deduplicated),
+        }
+        if deduplicated:
+            answer["original_transaction_id"] = deduplicated
+        else:
+            answer.update(overdraft=overdraft, after_loss=after_loss)
+        return answer
 
 
-def _meal_kind_or_none(cr, terminal, local):
-    try:
-        return meal_kind(cr, terminal, local)
-    except Decline:
+def charge(tx, terminal, request, *, offline=False):
+    """Authorise and charge one request on the unit `tx`, finishing it; returns the answer."""
+    return Charge(tx, terminal, request, offline).run()
+
+
+# --------------------------------------------------------------------------------------------
+# balance
+# --------------------------------------------------------------------------------------------
+BALANCE_READ = """
+    WITH person AS ({person})
+    SELECT p.card_id, p.state, p.expiry_date, h.name, h.employee_no,
+           (SELECT json_object_agg(w.kind, w.balance::text)
+              FROM canteen_wallet w WHERE w.employee_id = p.employee_id)
+      FROM person p JOIN hr_employee h ON h.id = p.employee_id
+"""
+
+
+def balance(tx, terminal, identity):
+    """The balance answer of an identity; None when unknown."""
+    person, params = person_query(terminal, *parse_identity(identity))
+    row = tx.execute((BALANCE_READ.format(person=person), params)).fetchone()
+    if not row:
         return None
-
-
-def balance(cr, terminal, identity):
-    identity_type, value = parse_identity(identity)
-    try:
-        employee_id, card_id, state, _lost_at, expiry_date, name, employee_no = resolve_identity(
-            cr, terminal, identity_type, value
-        )
-    except Decline:
-        return None
-    cr.execute("SELECT kind, balance::text FROM canteen_wallet WHERE employee_id = %s", [employee_id])
+    card_id, state, expiry_date, name, employee_no, wallets = row
     balances = dict.fromkeys(ledger_core.WALLET_KINDS, "0.00")
-    balances.update({kind: money(Decimal(amount)) for kind, amount in cr.fetchall()})
+    balances.update({kind: money(Decimal(amount)) for kind, amount in (_json(wallets) or {}).items()})
     card_status = state if card_id else "none"
     today = local_moment(terminal, datetime.now(UTC).replace(tzinfo=None)).date()
     if state == "active" and expiry_date and expiry_date < today:

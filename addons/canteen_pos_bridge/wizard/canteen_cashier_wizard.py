@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import charge_engine
+from ..tools.sql_unit import Unit
 
 # Cashier charges use their own range of sequence numbers, far above what devices use.
 CASHIER_SEQ_BASE = 1_500_000_000
@@ -39,7 +40,7 @@ class CanteenCashierWizard(models.TransientModel):
             "amount": f"{self.amount:.2f}" if self.amount else None,
         }
         try:
-            answer = charge_engine.charge(self.env.cr, terminal, request)
+            answer = charge_engine.charge(Unit.savepoint(self.env.cr, "canteen_cashier"), terminal, request)
         except charge_engine.BadRequest as error:
             raise UserError(str(error)) from error
         self.env.invalidate_all()
