@@ -287,12 +287,15 @@ def cmd_drive(args):
     interval = len(terminals) / args.rate if args.rate else 0
 
     def progress():
-        started = time.monotonic()
+        started, seen = time.monotonic(), 0
         while time.monotonic() < deadline:
             gevent.sleep(5)
+            recent = sorted(stats["latencies"][seen:])
+            seen += len(recent)
+            p99 = recent[int(0.99 * len(recent))] * 1000 if recent else 0.0
             print(
                 f"  {time.monotonic() - started:5.0f}s  sent {stats['sent']}  approved {stats['approved']}  "
-                f"errors {sum(stats['errors'].values())}",
+                f"errors {sum(stats['errors'].values())}  last 5 s: {len(recent) / 5:.0f}/s p99 {p99:.1f} ms",
                 file=sys.stderr,
                 flush=True,
             )

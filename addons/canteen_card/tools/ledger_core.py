@@ -229,85 +229,124 @@ def split_charge(account, amount, allow_overdraft=False):
     return taken, overdraft
 
 
-def entries_statement(account, movements, values=None, *, uid=1, overdraft=False):
-    """The one statement that appends the entries of `movements` and writes the new balances.
+def entries_statement(postings, *, uid=1):
+    """The one statement that appends ledger entries and writes the new balances.
 
-    Returns (query, params, balances_after): the query returns the entry ids in movement order;
-    balances_after[i] is the wallet balance after movement i. The account's balances move in
-    memory too. A caller may send the statement together with its own (the bridge sends it with
-    the transaction record and the COMMIT, in one round trip).
+    `postings` is a list of (account, movements, values, overdraft): values are the extra
+    columns of that account's entries (the same keys in every posting). The text depends only
+    on those keys, so a caller may prepare it once; the bridge sends it for a whole batch of
+    charges, with the transaction records and the COMMIT, in one round trip.
+
+    Returns (query, params, balances_after): the query returns the entry ids in posting and
+    movement order; balances_after[i][j] is the wallet balance after movement j of posting i.
+    The accounts' balances move in memory too.
     """
-    values = dict(values or {})
-    values.setdefault("date", datetime.now(UTC).replace(tzinfo=None))
-    bad = [c for c in values if c in _CORE_COLUMNS or not _EXTRA_COLUMN.match(c)]
-    if bad:
-        raise ValueError(f"columns the ledger core sets itself or invalid: {bad}")
-    columns = list(values)
-    params, balances_after = [], []
-    for movement in movements:
-        wallet = account.wallets[movement.kind]
-        wallet[1] += movement.amount
-        balances_after.append(wallet[1])
-        params += [
-            wallet[0],
-            movement.kind,
-            account.employee_id,
-            account.department_id,
-            account.company_id,
-            account.currency_id,
-            movement.entry_kind,
-            movement.amount,
-            wallet[1],
-            overdraft and movement.amount < 0,
-            uid,
-            uid,
-            *(values[c] for c in columns),
-        ]
-    new_balances = sorted({tuple(account.wallets[m.kind]) for m in movements})
-    params.append(uid)
-    for wallet_id, balance in new_balances:
-        params += [wallet_id, balance]
-    query = _entries_query(tuple(columns), len(movements), len(new_balances))
-    return query, params, balances_after
+    now = datetime.now(UTC).replace(tzinfo=None)
+    postings = [(a, m, {"date": now, **(v or {})}, o) for a, m, v, o in postings]
+    columns = tuple(postings[0][2])
+    bad = [c for c in columns if c in _CORE_COLUMNS or c not in ENTRY_COLUMN_TYPES]
+    if bad or any(tuple(values) != columns for _a, _m, values, _o in postings):
+        raise ValueError(f"entries need the same extra columns, known and not set by the core: {bad}")
+    rows, balances_after, new_balances = [], [], {}
+    for account, movements, values, overdraft in postings:
+        after = []
+        for movement in movements:
+            wallet = account.wallets[movement.kind]
+            wallet[1] += movement.amount
+            after.append(wallet[1])
+            new_balances[wallet[0]] = wallet[1]
+            rows.append(
+                (
+                    wallet[0],
+                    movement.kind,
+                    account.employee_id,
+                    account.department_id,
+                    account.company_id,
+                    account.currency_id,
+                    movement.entry_kind,
+                    movement.amount,
+                    wallet[1],
+                    overdraft and movement.amount < 0,
+                    uid,
+                    uid,
+                    *(values[c] for c in columns),
+                )
+            )
+        balances_after.append(after)
+    params = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * (12 + len(columns))
+    params += [uid, list(new_balances), list(new_balances.values())]
+    return _entries_query(columns), params, balances_after
+
+
+# SQL types of the entry columns a posting may fill: the arrays of entries_statement are cast
+# to them, and a column missing here is refused.
+ENTRY_COLUMN_TYPES = {
+    "wallet_id": "int",
+    "wallet_kind": "varchar",
+    "employee_id": "int",
+    "department_id": "int",
+    "company_id": "int",
+    "currency_id": "int",
+    "kind": "varchar",
+    "amount": "numeric",
+    "balance_after": "numeric",
+    "overdraft": "bool",
+    "create_uid": "int",
+    "write_uid": "int",
+    "date": "timestamp",
+    "card_id": "int",
+    "merchant_id": "int",
+    "terminal_id": "int",
+    "operation_id": "int",
+    "related_entry_id": "int",
+    "transaction_ref": "varchar",
+    "terminal_ref": "varchar",
+    "note": "varchar",
+}
+_POSTED_COLUMNS = (
+    "wallet_id",
+    "wallet_kind",
+    "employee_id",
+    "department_id",
+    "company_id",
+    "currency_id",
+    "kind",
+    "amount",
+    "balance_after",
+    "overdraft",
+    "create_uid",
+    "write_uid",
+)
 
 
 @functools.lru_cache(maxsize=64)
-def _entries_query(columns, entry_count, balance_count):
-    """The text of entries_statement's query for one shape (built once: the bridge sends it
-    for every charge)."""
-    entry_row = (
-        "("
-        + ", ".join(["%s"] * (12 + len(columns)))
-        + ", now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')"
-    )
-    extra_columns = "".join(f", {column}" for column in columns)
+def _entries_query(columns):
+    """The text of entries_statement's query for one set of extra columns (built once: the
+    bridge sends it for every batch of charges)."""
+    names = (*_POSTED_COLUMNS, *columns)
+    arrays = ", ".join(f"%s::{ENTRY_COLUMN_TYPES[name]}[]" for name in names)
     return f"""
         WITH entries AS (
-            INSERT INTO canteen_ledger_entry
-                   (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
-                    amount, balance_after, overdraft, create_uid, write_uid{extra_columns},
-                    create_date, write_date)
-            VALUES {", ".join([entry_row] * entry_count)}
+            INSERT INTO canteen_ledger_entry ({", ".join(names)}, create_date, write_date)
+            SELECT *, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM unnest({arrays})
             RETURNING id),
         balances AS (
             UPDATE canteen_wallet w
                SET balance = v.balance, write_uid = %s, write_date = now() AT TIME ZONE 'UTC'
-              FROM (VALUES {", ".join(["(%s::int, %s::numeric)"] * balance_count)}) AS v(id, balance)
+              FROM unnest(%s::int[], %s::numeric[]) AS v(id, balance)
              WHERE w.id = v.id)
         SELECT id FROM entries ORDER BY id
-    """  # noqa: S608 - column names are checked against _EXTRA_COLUMN
+    """  # noqa: S608 - column names come from ENTRY_COLUMN_TYPES
 
 
 def append_entries(cr, account, movements, values=None, *, uid=1, overdraft=False):
     """Append one entry per movement, update the balances; return [(entry_id, kind, balance_after)]."""
     if not movements:
         return []
-    query, params, balances_after = entries_statement(
-        account, movements, values, uid=uid, overdraft=overdraft
-    )
+    query, params, balances_after = entries_statement([(account, movements, values, overdraft)], uid=uid)
     cr.execute(query, params)
     entry_ids = [row[0] for row in cr.fetchall()]
-    return list(zip(entry_ids, [m.kind for m in movements], balances_after, strict=True))
+    return list(zip(entry_ids, [m.kind for m in movements], balances_after[0], strict=True))
 
 
 def charge(cr, employee_id, amount, *, card_id=None, on_date=None, allow_overdraft=False, values=None, uid=1):

@@ -6,6 +6,7 @@ transaction that is committed before the answer is sent. Long polls hold no conn
 they wait; a LISTEN connection wakes them within a second of a new command.
 """
 
+import collections
 import contextlib
 import hmac
 import json
@@ -28,6 +29,7 @@ from ..tools import charge_engine
 from ..tools.charge_engine import BadRequest
 from ..tools.sql_unit import Unit
 from ..tools.terminal_client import signature
+from .http import STATUS_TEXT
 
 _logger = logging.getLogger("canteen.bridge")
 
@@ -114,6 +116,18 @@ class ConnectionPool:
             self.idle.put(None)
             raise refuse(503, "database_unavailable") from error
 
+    @contextlib.contextmanager
+    def connection(self):
+        """A connection for a few statements in autocommit; 503 when the database is down."""
+        conn, broken = self.get(), False
+        try:
+            yield conn
+        except DB_ERRORS as error:
+            broken = True
+            raise refuse(503, "database_unavailable") from error
+        finally:
+            self.put(conn, broken=broken)
+
     def put(self, conn, broken=False):
         if not broken and not conn.closed and conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
             try:
@@ -125,6 +139,109 @@ class ConnectionPool:
                 conn.close()
             conn = None
         self.idle.put(conn)
+
+
+class ChargeBatcher:
+    """Charges that arrive while others are being written go to PostgreSQL together: one
+    transaction and two round trips for a batch, instead of for each charge. A handful of
+    workers write batches side by side; each charge's answer leaves after its batch commits.
+
+    A batch never holds two charges of one identity (or, found on reading, of one person): the
+    second waits for the next batch, so it sees the first (dedup window, limits, balance).
+    """
+
+    def __init__(self, pool, workers=4, max_batch=50):
+        self.pool, self.max_batch = pool, max_batch
+        self.waiting = collections.deque()  # (charge, AsyncResult)
+        self.wakeup = gevent.event.Event()
+        self.workers = [gevent.spawn(self._work) for _n in range(workers)]
+
+    def submit(self, charge):
+        """The answer of the charge, once committed; raises HttpError when it cannot be."""
+        result = gevent.event.AsyncResult()
+        self.waiting.append((charge, result))
+        self.wakeup.set()
+        return result.get()
+
+    def _work(self):
+        while True:
+            while not self.waiting:
+                self.wakeup.clear()
+                self.wakeup.wait()
+            batch = self._take()
+            try:
+                self._run(batch)
+            except Exception:
+                _logger.exception("charge batch failed")
+                self._fail([item for item in batch if not item[1].ready()], refuse(500, "internal_error"))
+
+    def _take(self):
+        batch, keys, later = [], set(), []
+        while self.waiting and len(batch) < self.max_batch:
+            item = self.waiting.popleft()
+            (later if item[0].key in keys else batch).append(item)
+            keys.add(item[0].key)
+        self.waiting.extendleft(reversed(later))
+        return batch
+
+    def _run(self, batch):
+        try:
+            conn = self.pool.get()
+        except HttpError as error:
+            self._fail(batch, error)
+            return
+        broken = False
+        try:
+            charges = [charge for charge, _result in batch]
+            try:
+                deferred = charge_engine.run(self._unit(conn), charges)
+            except (psycopg2.errors.UniqueViolation, psycopg2.errors.TransactionRollbackError):
+                # A replay racing its original, a reused nonce, a deadlock with an offline
+                # upload: take the charges one by one, each in its own transaction.
+                deferred = []
+                for charge, result in batch:
+                    self._run_one(conn, charge, result)
+            self._answer(batch, deferred)
+        except DB_ERRORS:
+            broken = True
+            self._fail([item for item in batch if not item[1].ready()], refuse(503, "database_unavailable"))
+        finally:
+            self.pool.put(conn, broken=broken)
+
+    @staticmethod
+    def _unit(conn):
+        return Unit(conn.cursor(), [("BEGIN", None)], "COMMIT", "ROLLBACK", conn.prepared)
+
+    def _run_one(self, conn, charge, result):
+        try:
+            result.set(charge_engine.charge_one(self._unit(conn), charge))
+        except BadRequest as error:
+            result.set_exception(refuse(400, "bad_request", str(error)))
+        except psycopg2.errors.UniqueViolation as error:
+            result.set_exception(
+                refuse(401, "replayed_nonce")
+                if error.diag.constraint_name == NONCE_CONSTRAINT
+                else refuse(500, "internal_error")
+            )
+        except psycopg2.errors.TransactionRollbackError:
+            result.set_exception(refuse(503, "busy"))
+
+    def _answer(self, batch, deferred):
+        for charge, result in batch:
+            if result.ready():
+                continue
+            if charge in deferred:
+                self.waiting.appendleft((charge, result))
+                self.wakeup.set()
+            elif charge.error:
+                result.set_exception(refuse(400, "bad_request", str(charge.error)))
+            else:
+                result.set(charge.answer)
+
+    @staticmethod
+    def _fail(items, error):
+        for _charge, result in items:
+            result.set_exception(error)
 
 
 class Notifier:
@@ -172,6 +289,7 @@ class Bridge:
 
     def __init__(self, dsn, pool_size=32):
         self.pool = ConnectionPool(dsn, pool_size)
+        self.batcher = ChargeBatcher(self.pool)
         self.notifier = Notifier(dsn)
         self.terminals = {}
         self.stopping = False
@@ -184,51 +302,60 @@ class Bridge:
             ("POST", "/api/v1/offline-records"): self.offline_records,
         }
 
-    # -- WSGI ---------------------------------------------------------------------------------
+    # -- HTTP ---------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
+        """The bridge as a WSGI application (bridge.http.HttpServer calls `respond` directly)."""
         try:
-            status, body = self.dispatch(environ)
+            body = read_body(environ)
         except HttpError as error:
-            status, body = error.status, error.body
-        except Exception:
-            _logger.exception("unexpected error")
-            status, body = 500, {"error": "internal_error"}
-        payload = json.dumps(body, ensure_ascii=False).encode()
+            status, payload = error.status, json.dumps(error.body).encode()
+        else:
+            status, payload = self.respond(environ, body)
         start_response(
             f"{status} {STATUS_TEXT.get(status, '')}",
             [("Content-Type", "application/json; charset=utf-8"), ("Content-Length", str(len(payload)))],
         )
         return [payload]
 
-    def dispatch(self, environ):
+    def respond(self, environ, body):
+        """(status, JSON bytes) of one request."""
+        try:
+            status, answer = self.dispatch(environ, body)
+        except HttpError as error:
+            status, answer = error.status, error.body
+        except Exception:
+            _logger.exception("unexpected error")
+            status, answer = 500, {"error": "internal_error"}
+        return status, json.dumps(answer, ensure_ascii=False).encode()
+
+    def dispatch(self, environ, body):
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         handler = self.routes.get((method, path))
         if not handler:
             if any(route_path == path for _m, route_path in self.routes):
                 raise refuse(405, "method_not_allowed")
             raise refuse(404, "not_found")
-        body = read_body(environ)
         if handler == self.health:
             return handler()
         return handler(environ, body)
 
     # -- authentication -----------------------------------------------------------------------
-    def terminal(self, conn, serial):
+    def terminal(self, serial):
         cached = self.terminals.get(serial)
         if cached and time.monotonic() - cached[1] < TERMINAL_CACHE_SECONDS:
             return cached[0]
-        with conn.cursor() as cr:
+        with self.pool.connection() as conn, conn.cursor() as cr:
             terminal = charge_engine.load_terminal(cr, serial)
         self.terminals[serial] = (terminal, time.monotonic())
         return terminal
 
-    def authenticate(self, conn, environ, body):
+    def authenticate(self, environ, body):
         """(terminal, nonce) of a correctly signed, fresh request. The nonce is recorded by the
         request's own transaction (see `opening`), so a refused or failed request leaves it unused."""
         serial = environ.get("HTTP_X_CANTEEN_TERMINAL")
         if not serial:
             raise refuse(401, "unknown_terminal")
-        terminal = self.terminal(conn, serial)
+        terminal = self.terminal(serial)
         if not terminal:
             raise refuse(401, "unknown_terminal")
         if not terminal.enabled:
@@ -273,11 +400,11 @@ class Bridge:
     def with_transaction(self, environ, body, work):
         """Authenticate and run `work(unit, terminal)` in one transaction, committed before the
         answer leaves; a refusal or an error rolls everything back."""
+        terminal, nonce = self.authenticate(environ, body)
         conn = self.pool.get()
         broken = False
         tx = None
         try:
-            terminal, nonce = self.authenticate(conn, environ, body)
             tx = Unit(conn.cursor(), self.opening(terminal, nonce), "COMMIT", "ROLLBACK", conn.prepared)
             result = work(tx, terminal)
             tx.finish()
@@ -327,9 +454,12 @@ class Bridge:
 
     def transactions(self, environ, body):
         request = parse_json(body)
-        return self.with_transaction(
-            environ, body, lambda tx, terminal: charge_engine.charge(tx, terminal, request)
-        )
+        terminal, nonce = self.authenticate(environ, body)
+        try:
+            charge = charge_engine.Charge(terminal, request, nonce=nonce)
+        except BadRequest as error:
+            raise refuse(400, "bad_request", str(error)) from error
+        return 200, self.batcher.submit(charge)
 
     def balance(self, environ, body):
         request = parse_json(body)
@@ -471,16 +601,6 @@ RECORD_FAILURE = """
                                           create_uid, write_uid, create_date, write_date)
     VALUES (%s, %s, %s, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
 """
-STATUS_TEXT = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Payload Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
 
 
 def read_body(environ):

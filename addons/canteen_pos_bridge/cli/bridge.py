@@ -21,8 +21,8 @@ class CanteenBridge(Command):
     name = "canteen-bridge"
 
     def run(self, cmdargs):
-        # No monkey patching: pywsgi uses gevent sockets and psycopg2 yields through its wait
-        # callback, so the rest of Odoo's imports keep their plain blocking behaviour.
+        # No monkey patching: the HTTP server uses gevent sockets and psycopg2 yields through
+        # its wait callback, so the rest of Odoo's imports keep their plain blocking behaviour.
         parser = argparse.ArgumentParser(
             prog="odoo canteen-bridge",
             description=__doc__,
@@ -67,8 +67,8 @@ def serve(database_dsn, host, port, pool_size):
     import gevent
     import psycopg2.extensions
     from gevent.pool import Pool
-    from gevent.pywsgi import WSGIServer
 
+    from ..bridge.http import HttpServer
     from ..bridge.server import Bridge, gevent_wait_callback
 
     logger = logging.getLogger("canteen.bridge")
@@ -81,14 +81,14 @@ def serve(database_dsn, host, port, pool_size):
     listener.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
     listener.bind((host, port))
     listener.listen(1024)
-    server = WSGIServer(listener, app, spawn=Pool(20000), log=None, error_log=logger)
+    server = HttpServer(listener, app.respond, spawn=Pool(20000))
 
     def stop(*_args):
         # Stop accepting, end the long polls, let requests in flight finish, then exit.
         logger.info("SIGTERM: draining")
         app.stopping = True
         app.notifier.wake_all()
-        server.stop(timeout=20)
+        server.drain(timeout=20)
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)

@@ -1,10 +1,13 @@
-"""Authorise and charge a terminal request on a plain cursor: identity, card, dedup window,
-meal period, consumption rules, then the ledger core. Used by the bridge (its own connections)
-and by the backend cashier (Odoo's cursor), so both apply the same rules the same way.
+"""Authorise and charge terminal requests: identity, card, dedup window, meal period,
+consumption rules, then the ledger core. Used by the bridge (its own connections, a batch of
+charges at a time) and by the backend cashier (Odoo's cursor, one charge), so both apply the
+same rules the same way.
 
-Everything happens in the caller's transaction; the caller commits, then answers.
+A run is two round trips on a `sql_unit.Unit`: lock and read for every charge of the batch,
+decide each in Python, then write them all with the unit's closing (COMMIT on the bridge).
 """
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +18,8 @@ import pytz
 
 from odoo.addons.canteen_card.tools import ledger_core
 from odoo.addons.canteen_card.tools.ledger_core import CENT, ZERO, LedgerError
+
+from . import charge_sql
 
 IDENTITY_TYPES = ("card", "face", "employee", "qr")
 STATE_REASONS = {"lost": "card_lost", "cancelled": "card_cancelled", "replaced": "card_cancelled"}
@@ -39,7 +44,7 @@ class Terminal:
     secret: str
     enabled: bool
     company_id: int
-    company_ids: list  # the terminal's company and its branches: whose cardholders it serves
+    company_path: str  # parent_path of its company: it serves the cardholders of that subtree
     merchant_id: int | None
     mode: str
     fixed_amount: Decimal
@@ -47,18 +52,20 @@ class Terminal:
     dedup_window: int
     meal_periods: list  # [(kind, hour_from, hour_to)] of the merchant
     fixed_amounts: dict  # {meal kind: Decimal} in fixed-amount mode
+    menu_prices: dict  # {product code: Decimal} of the merchant's active menu items
 
 
 TERMINAL_QUERY = """
-    SELECT t.id, t.serial, t.secret, t.enabled AND t.active, t.company_id,
-           (SELECT array_agg(b.id) FROM res_company b WHERE b.parent_path LIKE c.parent_path || '%%'),
+    SELECT t.id, t.serial, t.secret, t.enabled AND t.active, t.company_id, c.parent_path,
            t.merchant_id, t.mode,
            COALESCE(t.fixed_amount, 0)::text, COALESCE(rc.tz, p.tz, 'Asia/Shanghai'),
            COALESCE(c.canteen_dedup_window, 60),
            (SELECT json_agg(json_build_array(m.kind, m.hour_from, m.hour_to))
               FROM canteen_meal_period m WHERE m.merchant_id = t.merchant_id),
            (SELECT json_object_agg(f.meal_kind, f.amount::text)
-              FROM canteen_terminal_fixed_amount f WHERE f.terminal_id = t.id)
+              FROM canteen_terminal_fixed_amount f WHERE f.terminal_id = t.id),
+           (SELECT json_object_agg(m.code, m.price::text)
+              FROM canteen_menu_item m WHERE m.merchant_id = t.merchant_id AND m.active)
       FROM canteen_terminal t
       JOIN res_company c ON c.id = t.company_id
       JOIN res_partner p ON p.id = c.partner_id
@@ -72,7 +79,7 @@ def load_terminal(cr, serial):
     row = cr.fetchone()
     if not row:
         return None
-    *head, fixed_amount, timezone, dedup_window, periods, fixed_amounts = row
+    *head, fixed_amount, timezone, dedup_window, periods, fixed_amounts, prices = row
     return Terminal(
         *head,
         Decimal(fixed_amount),
@@ -80,6 +87,7 @@ def load_terminal(cr, serial):
         dedup_window,
         [tuple(period) for period in _json(periods) or ()],
         {kind: Decimal(amount) for kind, amount in (_json(fixed_amounts) or {}).items()},
+        {code: Decimal(price) for code, price in (_json(prices) or {}).items()},
     )
 
 
@@ -129,99 +137,6 @@ def parse_seq(value):
 
 
 # --------------------------------------------------------------------------------------------
-# the read: one round trip
-# --------------------------------------------------------------------------------------------
-def person_query(terminal, identity_type, value):
-    """The cardholder an identity names, among the terminal's company and its branches, as a
-    query of (employee_id, card_id, state, lost_at, expiry_date) with its named params."""
-    params = {"identity": value, "companies": terminal.company_ids}
-    if identity_type in ("card", "qr"):
-        # A UID may be reused by a dead card: prefer the live one, then the newest.
-        params.update(identity=value.upper(), any_card=identity_type == "card")
-        query = """SELECT c.employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
-                     FROM canteen_card c
-                    WHERE c.uid = %(identity)s AND c.company_id = ANY(%(companies)s::int[])
-                      AND (%(any_card)s::bool OR c.kind = 'virtual')
-                    ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1"""
-    else:
-        column = "employee_no" if identity_type == "employee" else "canteen_face_id"
-        query = f"""SELECT e.id AS employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
-                      FROM hr_employee e
-                      LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
-                     WHERE e.{column} = %(identity)s AND e.active AND e.company_id = ANY(%(companies)s::int[])
-                     LIMIT 1"""  # noqa: S608 - column is one of two constants
-    return query, params
-
-
-# Read after the wallet lock: the seq's earlier answer, a transaction number, the person, what
-# the dedup window and the rules need, and last the account's columns. {person} is person_query's.
-CHARGE_READ = """
-    WITH person AS ({person})
-    SELECT (SELECT response FROM canteen_transaction
-             WHERE terminal_id = %(terminal)s AND seq = %(seq)s) AS previous,
-           n.id AS tx_id, 'T' || to_char(now(), 'YYYYMMDD') || lpad(n.id::text, 8, '0') AS tx_name,
-           p.employee_id, p.card_id, p.state, p.lost_at, p.expiry_date,
-           h.name, h.employee_no,
-           {dedup} AS recent,
-           (SELECT json_build_array(r.allowed, COALESCE(r.count_limit, 0), COALESCE(r.amount_limit, 0)::text,
-                                    COALESCE(r.discount_percent, 0), COALESCE(g.daily_amount_limit, 0)::text)
-              FROM canteen_rule_group g
-              LEFT JOIN canteen_consumption_rule r
-                     ON r.rule_group_id = g.id AND r.meal_kind = %(meal)s::varchar
-             WHERE g.id = h.rule_group_id LIMIT 1) AS rules,
-           (SELECT json_build_array(COUNT(*) FILTER (WHERE x.meal_kind = %(meal)s),
-                                    COALESCE(SUM(x.charged) FILTER (WHERE x.meal_kind = %(meal)s), 0)::text,
-                                    COALESCE(SUM(x.charged), 0)::text)
-              FROM canteen_transaction x
-             WHERE h.rule_group_id IS NOT NULL AND x.employee_id = p.employee_id
-               AND x.business_date = %(day)s::date AND x.status = 'approved' AND NOT x.deduplicated) AS spent,
-           {prices} AS prices,
-           a.*
-      FROM nextval('canteen_transaction_id_seq') AS n(id)
-      LEFT JOIN person p ON TRUE
-      LEFT JOIN hr_employee h ON h.id = p.employee_id
-      LEFT JOIN LATERAL ({account}) a ON TRUE
-"""
-# The person's last charge within the dedup window, on any terminal.
-DEDUP_READ = """(SELECT json_build_array(d.id, d.name) FROM canteen_transaction d
-                  WHERE d.employee_id = p.employee_id AND d.status = 'approved'
-                    AND NOT d.deduplicated AND NOT d.offline AND d.business_date >= %(day)s::date - 1
-                    AND d.create_date > (now() AT TIME ZONE 'UTC') - make_interval(secs => %(window)s::int)
-                  ORDER BY d.id DESC LIMIT 1)"""
-PRICES_READ = """(SELECT json_object_agg(m.code, m.price::text) FROM canteen_menu_item m
-                   WHERE m.merchant_id = %(merchant)s AND m.active AND m.code = ANY(%(codes)s::varchar[]))"""
-
-
-def read_for_charge(tx, terminal, identity, *, seq, local, meal, codes, offline):
-    """Lock the person's wallets and read everything the decision needs: one round trip
-    (with whatever the unit has pending, e.g. BEGIN and the nonce). Returns a dict."""
-    person, params = person_query(terminal, *identity)
-    with_dedup = not offline and terminal.dedup_window > 0
-    read = CHARGE_READ.format(
-        person=person,
-        dedup=DEDUP_READ if with_dedup else "NULL::json",
-        prices=PRICES_READ if codes else "NULL::json",
-        account=ledger_core.ACCOUNT_QUERY.format(employees="p.employee_id"),
-    )
-    lock = f"WITH person AS ({person}) " + ledger_core.LOCK_WALLETS.format(  # noqa: S608 - our fragments
-        employees="SELECT employee_id FROM person"
-    )
-    params.update(
-        terminal=terminal.id,
-        seq=seq,
-        meal=meal,
-        day=local.date(),
-        window=terminal.dedup_window,
-        merchant=terminal.merchant_id,
-        codes=codes or [],
-    )
-    cursor = tx.execute((lock, params), (read, params))
-    values, width = cursor.fetchone(), ledger_core.ACCOUNT_WIDTH
-    names = [column.name for column in cursor.description[:-width]]
-    return dict(zip(names, values[:-width], strict=True), account=values[-width:])
-
-
-# --------------------------------------------------------------------------------------------
 # the decision: no database
 # --------------------------------------------------------------------------------------------
 def check_card_state(card_id, state, expiry_date, on_date):
@@ -268,7 +183,7 @@ def menu_quantities(items):
     return quantities
 
 
-def meal_amount(terminal, kind, amount, quantities, prices):
+def meal_amount(terminal, kind, amount, quantities):
     """What the meal costs, by the terminal's mode."""
     if terminal.mode == "count":
         return ZERO
@@ -278,7 +193,7 @@ def meal_amount(terminal, kind, amount, quantities, prices):
             raise BadRequest("this fixed-amount terminal has no amount for the meal")
         return fixed
     if quantities:
-        prices = {code: Decimal(price) for code, price in (_json(prices) or {}).items()}
+        prices = terminal.menu_prices
         unknown = set(quantities) - set(prices)
         if unknown:
             raise BadRequest(f"unknown products: {', '.join(sorted(unknown))}")
@@ -314,133 +229,95 @@ def money(value):
 # --------------------------------------------------------------------------------------------
 # the charge
 # --------------------------------------------------------------------------------------------
-TRANSACTION_COLUMNS = (
-    "id",
-    "name",
-    "terminal_id",
-    "seq",
-    "status",
-    "reason",
-    "offline",
-    "deduplicated",
-    "overdraft",
-    "after_loss",
-    "original_id",
-    "identity_type",
-    "identity_value",
-    "occurred_at",
-    "business_date",
-    "meal_kind",
-    "employee_id",
-    "card_id",
-    "company_id",
-    "amount_requested",
-    "charged",
-    "discount",
-    "response",
-)
-TRANSACTION_INSERT = (
-    f"INSERT INTO canteen_transaction ({', '.join(TRANSACTION_COLUMNS)}, "  # noqa: S608 - constants
-    "create_uid, write_uid, create_date, write_date) "
-    f"VALUES ({', '.join(f'%({c})s' for c in TRANSACTION_COLUMNS)}, "
-    "1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')"
-)
-SEQ_CONSTRAINT = "canteen_transaction_terminal_seq_uniq"
-
-
 class Charge:
-    """One request (online, or one offline record) on a unit: read, decide, write.
+    """One request (online, or one offline record): parsed on creation (BadRequest when
+    malformed), decided from its row of the read, written with the others of its batch.
 
     Declines are answers too: they are recorded and replayed like approvals. Nothing is written
-    before the decision, so a decline or a bad request leaves nothing to undo.
+    before every decision of the batch is made, so a decline or a bad request undoes nothing.
     """
 
-    def __init__(self, tx, terminal, request, offline):
-        self.tx, self.terminal, self.offline = tx, terminal, offline
+    def __init__(self, terminal, request, *, offline=False, nonce=None):
+        self.terminal, self.offline, self.nonce = terminal, offline, nonce
         self.seq = parse_seq(request.get("seq"))
         self.identity = parse_identity(request.get("identity"))
         self.occurred = parse_time(request.get("occurred_at"))
-        self.quantities = menu_quantities(request["items"]) if self._menu_items(request) else None
+        items = request.get("items") if terminal.mode == "menu" else None
+        self.quantities = menu_quantities(items) if items is not None else None
         self.amount = parse_amount(
             request.get("amount"), required=terminal.mode == "free" and not self.quantities
         )
         self.local = local_moment(terminal, self.occurred)
         self.meal = meal_kind(terminal, self.local)
-        self.row = {}
-        self.entries = None  # (query, params) of the ledger core, when money moves
+        self.answer = None  # set by decide(), or by a replay
+        self.values = None  # the transaction record, when this charge writes one
+        self.posting = None  # (account, movements, entry values, overdraft) when money moves
+        self.error = None  # a BadRequest found while deciding: this request alone is refused
 
-    def _menu_items(self, request):
-        return self.terminal.mode == "menu" and request.get("items") is not None
+    @property
+    def key(self):
+        """Charges with the same key must not share a batch: the second would not see the first."""
+        return self.identity
 
-    def run(self):
-        self.row = read_for_charge(
-            self.tx,
-            self.terminal,
-            self.identity,
-            seq=self.seq,
-            local=self.local,
-            meal=self.meal or None,
-            codes=list(self.quantities or ()),
-            offline=self.offline,
-        )
-        if self.row["previous"] is not None:
-            self.tx.finish()
-            return dict(_json(self.row["previous"]), replayed=True)
-        values = {
-            "id": self.row["tx_id"],
-            "name": self.row["tx_name"],
+    def read_params(self):
+        kind, value = self.identity
+        return {
+            "kind": kind,
+            "value": value.upper() if kind in ("card", "qr") else value,
+            "path": self.terminal.company_path,
+            "terminal": self.terminal.id,
+            "seq": self.seq,
+            "meal": self.meal or None,
+            "day": self.local.date(),
+            "window": 0 if self.offline else self.terminal.dedup_window,
+        }
+
+    def decide(self, row):
+        """Fill the answer, and what to write, from this charge's row of the read."""
+        self.values = self.posting = self.error = None
+        if row["previous"] is not None:
+            self.answer = dict(_json(row["previous"]), replayed=True)
+            return
+        name = f"T{row['tx_day']}{row['tx_id']:08d}"
+        self.values = {
+            "id": row["tx_id"],
+            "name": name,
             "terminal_id": self.terminal.id,
             "seq": self.seq,
-            "offline": self.offline,
-            "identity_type": self.identity[0],
-            "identity_value": self.identity[1],
-            "occurred_at": self.occurred,
-            "business_date": self.local.date(),
-            "amount_requested": self.amount,
+            "status": "approved",
             "reason": None,
+            "offline": self.offline,
             "deduplicated": False,
             "overdraft": False,
             "after_loss": False,
             "original_id": None,
+            "identity_type": self.identity[0],
+            "identity_value": self.identity[1],
+            "occurred_at": self.occurred,
+            "business_date": self.local.date(),
             "meal_kind": self.meal or None,
-            "employee_id": self.row["employee_id"],
-            "card_id": self.row["card_id"],
+            "employee_id": row["employee_id"],
+            "card_id": row["card_id"],
             "company_id": None,
+            "amount_requested": self.amount,
             "charged": None,
             "discount": None,
         }
-        answer = {"seq": self.seq, "transaction_id": self.row["tx_name"], "replayed": False}
+        self.answer = {"seq": self.seq, "transaction_id": name, "replayed": False}
         try:
-            answer.update(self._decide(values))
-            values["status"] = "approved"
+            self.answer.update(self._decide(row))
         except Decline as decline:
-            answer.update(status="declined", reason=decline.reason, charged="0.00", discount="0.00")
-            values.update(status="declined", reason=decline.reason)
-        return self._write(values, answer)
+            self.posting = None
+            self.answer.update(status="declined", reason=decline.reason, charged="0.00", discount="0.00")
+            self.values.update(status="declined", reason=decline.reason)
+        except BadRequest as error:
+            self.error, self.values, self.posting = error, None, None
+            return
+        self.values["response"] = json.dumps(self.answer)
 
-    def _write(self, values, answer):
-        """Record the transaction and its entries, with the unit's closing; a seq recorded
-        meanwhile by a concurrent request makes this one a replay of it."""
-        statements = [(TRANSACTION_INSERT, dict(values, response=json.dumps(answer)))]
-        if self.entries:
-            statements.append(self.entries)
-        cursor = self.tx.cursor
-        try:
-            self.tx.finish(*statements)
-        except psycopg2.errors.UniqueViolation as error:
-            if error.diag.constraint_name != SEQ_CONSTRAINT:
-                raise
-            self.tx.abort()
-            cursor.execute(
-                "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s",
-                [self.terminal.id, self.seq],
-            )
-            return dict(_json(cursor.fetchone()[0]), replayed=True)
-        return answer
-
-    def _decide(self, values):
+    def _decide(self, row):
         """The approved answer; Decline otherwise. Fills the transaction values as it goes."""
-        terminal, row, offline = self.terminal, self.row, self.offline
+        terminal, offline, values = self.terminal, self.offline, self.values
         if not terminal.merchant_id:
             raise Decline("not_allowed_here")
         if row["employee_id"] is None:
@@ -456,7 +333,7 @@ class Charge:
                 raise Decline("unknown_identity")
         else:
             check_card_state(row["card_id"], row["state"], row["expiry_date"], self.local.date())
-        account = self._account()
+        account = row["account"]
         values["company_id"] = account.company_id
         if account.cardholder_state != "active" and not offline:
             raise Decline("card_cancelled")
@@ -464,11 +341,11 @@ class Charge:
         if row["recent"]:
             original_id, original_name = _json(row["recent"])
             values.update(deduplicated=True, original_id=original_id, charged=ZERO, discount=ZERO)
-            return self._approved(account, holder, ZERO, ZERO, None, deduplicated=original_name)
+            return _approved(account, holder, ZERO, ZERO, None, deduplicated=original_name)
         if self.meal == "" and not offline:
             raise Decline("outside_meal_period")
         kind = self.meal or None
-        charged, discount = self._price(kind)
+        charged, discount = self._price(kind, row)
         overdraft = False
         if charged > 0:
             try:
@@ -476,85 +353,158 @@ class Charge:
             except LedgerError as error:
                 raise Decline(error.code) from error
             movements = [ledger_core.Movement(k, -part, "charge") for k, part in taken.items() if part]
-            query, params, _balances = ledger_core.entries_statement(
-                account,
-                movements,
-                {
-                    "merchant_id": terminal.merchant_id,
-                    "terminal_id": terminal.id,
-                    "card_id": row["card_id"],
-                    "transaction_ref": row["tx_name"],
-                    "date": self.occurred,
-                },
-                overdraft=overdraft,
-            )
-            self.entries = (query, params)
+            self.posting = (account, movements, self._entry_values(row, values["name"]), overdraft)
+            # The balances after this charge, for the answer (the ledger core moves them when
+            # it builds the statement; the batch never holds two charges of one account).
+            balances = account.balances()
+            for movement in movements:
+                balances[movement.kind] += movement.amount
+        else:
+            balances = account.balances()
         values.update(charged=charged, discount=discount, overdraft=overdraft, after_loss=after_loss)
-        return self._approved(
+        answer = _approved(
             account, holder, charged, discount, kind, overdraft=overdraft, after_loss=after_loss
         )
-
-    def _account(self):
-        account = ledger_core.account_from_row(self.row["account"])
-        if len(account.wallets) < len(ledger_core.WALLET_KINDS):
-            # A cardholder without wallets yet: create them, and lock again.
-            account = ledger_core.lock_account(self.tx.cursor, account.employee_id)
-        return account
-
-    def _price(self, kind):
-        """(charged, discount) of this request."""
-        if self.offline:
-            amount = (
-                self.amount if self.amount is not None else meal_amount(self.terminal, kind, None, None, None)
-            )
-            return amount, ZERO
-        price = meal_amount(self.terminal, kind, self.amount, self.quantities, self.row["prices"])
-        if not kind:
-            return price, ZERO
-        return apply_rules(_json(self.row["rules"]), _json(self.row["spent"]), price)
-
-    @staticmethod
-    def _approved(
-        account, holder, charged, discount, kind, *, deduplicated=None, overdraft=False, after_loss=False
-    ):
-        answer = {
-            "status": "approved",
-            "reason": None,
-            "charged": money(charged),
-            "discount": money(discount),
-            "meal": kind,
-            "balances": {k: money(v) for k, v in account.balances().items()},
-            "cardholder": holder,
-            "deduplicated": bool(deduplicated),
-        }
-        if deduplicated:
-            answer["original_transaction_id"] = deduplicated
-        else:
-            answer.update(overdraft=overdraft, after_loss=after_loss)
+        answer["balances"] = {k: money(v) for k, v in balances.items()}
         return answer
 
+    def _entry_values(self, row, name):
+        return {
+            "merchant_id": self.terminal.merchant_id,
+            "terminal_id": self.terminal.id,
+            "card_id": row["card_id"],
+            "transaction_ref": name,
+            "date": self.occurred,
+        }
 
-def charge(tx, terminal, request, *, offline=False):
-    """Authorise and charge one request on the unit `tx`, finishing it; returns the answer."""
-    return Charge(tx, terminal, request, offline).run()
+    def _price(self, kind, row):
+        """(charged, discount) of this request."""
+        if self.offline:
+            amount = self.amount if self.amount is not None else meal_amount(self.terminal, kind, None, None)
+            return amount, ZERO
+        price = meal_amount(self.terminal, kind, self.amount, self.quantities)
+        if not kind:
+            return price, ZERO
+        return apply_rules(_json(row["rules"]), _json(row["spent"]), price)
+
+
+def _approved(
+    account, holder, charged, discount, kind, *, deduplicated=None, overdraft=False, after_loss=False
+):
+    answer = {
+        "status": "approved",
+        "reason": None,
+        "charged": money(charged),
+        "discount": money(discount),
+        "meal": kind,
+        "balances": {k: money(v) for k, v in account.balances().items()},
+        "cardholder": holder,
+        "deduplicated": bool(deduplicated),
+    }
+    if deduplicated:
+        answer["original_transaction_id"] = deduplicated
+    else:
+        answer.update(overdraft=overdraft, after_loss=after_loss)
+    return answer
+
+
+def read_rows(tx, charges):
+    """Lock the wallets of everyone the charges name, then read what each decision needs: one
+    round trip (with whatever the unit has pending, e.g. BEGIN). A row per charge, in order."""
+    params = {key: [charge.read_params()[key] for charge in charges] for key in READ_KEYS}
+    cursor = tx.execute((charge_sql.LOCK, params), (charge_sql.READ, params))
+    width, rows = ledger_core.ACCOUNT_WIDTH, []
+    names = [column.name for column in cursor.description[:-width]]
+    for values in cursor.fetchall():
+        row = dict(zip(names, values[:-width], strict=True))
+        row["account"] = ledger_core.account_from_row(values[-width:]) if row["employee_id"] else None
+        rows.append(row)
+    return rows
+
+
+READ_KEYS = ("kind", "value", "path", "terminal", "seq", "meal", "day", "window")
+
+
+def write_statements(charges):
+    """The statements that record the decided charges: nonces, heartbeats, transaction records
+    and ledger entries."""
+    written = [charge for charge in charges if charge.values]
+    signed = [charge for charge in charges if charge.nonce and not charge.error]
+    statements = []
+    if signed:
+        statements += [
+            (charge_sql.NONCES, [[c.terminal.id for c in signed], [c.nonce for c in signed]]),
+            (charge_sql.HEARTBEATS, [sorted({c.terminal.id for c in signed})]),
+        ]
+    if written:
+        columns = [[charge.values[name] for charge in written] for name in charge_sql.TRANSACTION_TYPES]
+        statements.append((charge_sql.TRANSACTIONS, columns))
+    postings = [charge.posting for charge in written if charge.posting]
+    if postings:
+        query, params, _after = ledger_core.entries_statement(postings)
+        statements.append((query, params))
+    return statements
+
+
+def run(tx, charges):
+    """Read, decide and write `charges` on the unit, finishing it. Charges naming a person
+    already charged earlier in the list are left undecided (answer None) for another run.
+    A database error (e.g. UniqueViolation: a (terminal, seq) or a nonce recorded meanwhile)
+    is raised after the unit is undone; the caller may then run the charges one by one (see
+    `charge_one`)."""
+    try:
+        rows = read_rows(tx, charges)
+        decided, people = [], set()
+        for charge, row in zip(charges, rows, strict=True):
+            if row["employee_id"] in people:
+                continue
+            people.add(row["employee_id"] or None)
+            charge.decide(row)
+            decided.append(charge)
+        tx.finish(*write_statements(decided))
+    except psycopg2.Error:
+        with contextlib.suppress(psycopg2.Error):
+            tx.abort()
+        raise
+    return [charge for charge in charges if charge not in decided]
+
+
+def charge(tx, terminal, request, *, offline=False, nonce=None):
+    """Authorise and charge one request on the unit `tx`, finishing it; returns the answer.
+    BadRequest when the request is malformed (nothing written)."""
+    return charge_one(tx, Charge(terminal, request, offline=offline, nonce=nonce))
+
+
+def charge_one(tx, charge_):
+    """Run one parsed charge; its (terminal, seq) recorded meanwhile by a concurrent request
+    makes it a replay of that one."""
+    try:
+        run(tx, [charge_])
+    except psycopg2.errors.UniqueViolation as error:
+        if error.diag.constraint_name != charge_sql.SEQ_CONSTRAINT:
+            raise
+        cursor = tx.cursor
+        cursor.execute(
+            "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s",
+            [charge_.terminal.id, charge_.seq],
+        )
+        return dict(_json(cursor.fetchone()[0]), replayed=True)
+    if charge_.error:
+        raise charge_.error
+    return charge_.answer
 
 
 # --------------------------------------------------------------------------------------------
 # balance
 # --------------------------------------------------------------------------------------------
-BALANCE_READ = """
-    WITH person AS ({person})
-    SELECT p.card_id, p.state, p.expiry_date, h.name, h.employee_no,
-           (SELECT json_object_agg(w.kind, w.balance::text)
-              FROM canteen_wallet w WHERE w.employee_id = p.employee_id)
-      FROM person p JOIN hr_employee h ON h.id = p.employee_id
-"""
-
-
 def balance(tx, terminal, identity):
     """The balance answer of an identity; None when unknown."""
-    person, params = person_query(terminal, *parse_identity(identity))
-    row = tx.execute((BALANCE_READ.format(person=person), params)).fetchone()
+    kind, value = parse_identity(identity)
+    params = {key: [None] for key in READ_KEYS}
+    params.update(
+        kind=[kind], value=[value.upper() if kind in ("card", "qr") else value], path=[terminal.company_path]
+    )
+    row = tx.execute((charge_sql.BALANCE, params)).fetchone()
     if not row:
         return None
     card_id, state, expiry_date, name, employee_no, wallets = row
