@@ -232,6 +232,8 @@ def now_iso():
 
 
 def record(stats, started, status, answer):
+    if started < stats["measure_from"]:
+        return  # warming up: connections, prepared statements and caches are being made
     stats["latencies"].append(time.perf_counter() - started)
     stats["sent"] += 1
     if status == 200 and answer.get("status") == "approved":
@@ -283,7 +285,8 @@ def cmd_drive(args):
     setup = json.loads(Path(args.setup).read_text())
     terminals = setup["terminals"][: args.terminals or None]
     stats = {"latencies": [], "approved": 0, "declined": {}, "errors": {}, "sent": 0}
-    deadline = time.monotonic() + args.seconds
+    deadline = time.monotonic() + args.warmup + args.seconds
+    stats["measure_from"] = time.perf_counter() + args.warmup
     interval = len(terminals) / args.rate if args.rate else 0
 
     def progress():
@@ -300,7 +303,7 @@ def cmd_drive(args):
                 flush=True,
             )
 
-    began = time.monotonic()
+    began = time.monotonic() + args.warmup
     workers = [
         gevent.spawn(
             drive_terminal,
@@ -364,6 +367,9 @@ def main():
         "--rate", type=float, default=0, help="total requests per second (0: as fast as possible)"
     )
     drive.add_argument("--seconds", type=float, default=30)
+    drive.add_argument(
+        "--warmup", type=float, default=0, help="seconds driven before the measured ones (not counted)"
+    )
     drive.set_defaults(func=cmd_drive)
     args = parser.parse_args()
     sys.exit(args.func(args) or 0)

@@ -33,8 +33,8 @@ def free_port():
 class BridgeProcess:
     """`odoo canteen-bridge` on a free port against a database."""
 
-    def __init__(self, database, *, db_port=None, pool_size=16):
-        self.database, self.pool_size = database, pool_size
+    def __init__(self, database, *, db_port=None, pool_size=16, extra_args=()):
+        self.database, self.pool_size, self.extra_args = database, pool_size, list(extra_args)
         self.db_port = db_port or os.environ["CANTEEN_DB_PORT"]
         self.port = free_port()
         self.process = None
@@ -63,6 +63,7 @@ class BridgeProcess:
             os.environ["CANTEEN_DB_USER"],
             "--db_password",
             os.environ["CANTEEN_DB_PASSWORD"],
+            *self.extra_args,
         ]
         self.log_path.parent.mkdir(exist_ok=True)
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life

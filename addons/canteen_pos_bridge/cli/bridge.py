@@ -1,12 +1,15 @@
 """`odoo canteen-bridge`: run the terminal bridge.
 
     odoo --addons-path=addons canteen-bridge -c odoo.conf -d canteen [--host H] [--port P] [--pool-size N]
+         [--batch-workers N]
 
 The database settings come from the Odoo configuration file; host, port and pool size default
-to its canteen_bridge_host, canteen_bridge_port and canteen_bridge_pool options.
+to its canteen_bridge_host, canteen_bridge_port, canteen_bridge_pool and
+canteen_bridge_batch_workers options.
 """
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -33,6 +36,9 @@ class CanteenBridge(Command):
         parser.add_argument("--host", help="listen address")
         parser.add_argument("--port", type=int, help="listen port")
         parser.add_argument("--pool-size", type=int, help="database connections")
+        parser.add_argument(
+            "--batch-workers", type=int, help="charge batches written side by side (default 1)"
+        )
         parser.add_argument("--db_host")
         parser.add_argument("--db_port")
         parser.add_argument("--db_user")
@@ -49,7 +55,8 @@ class CanteenBridge(Command):
         host = args.host or config.get("canteen_bridge_host") or "127.0.0.1"
         port = args.port or int(config.get("canteen_bridge_port") or 8070)
         pool_size = args.pool_size or int(config.get("canteen_bridge_pool") or 32)
-        serve(dsn(database), host, port, pool_size)
+        batch_workers = args.batch_workers or int(config.get("canteen_bridge_batch_workers") or 1)
+        serve(dsn(database), host, port, pool_size, batch_workers)
 
 
 def dsn(database):
@@ -63,7 +70,7 @@ def dsn(database):
     return " ".join(f"{key}='{value}'" for key, value in parts.items() if value not in (None, False, ""))
 
 
-def serve(database_dsn, host, port, pool_size):
+def serve(database_dsn, host, port, pool_size, batch_workers):
     import gevent
     import psycopg2.extensions
     from gevent.pool import Pool
@@ -73,7 +80,7 @@ def serve(database_dsn, host, port, pool_size):
 
     logger = logging.getLogger("canteen.bridge")
     psycopg2.extensions.set_wait_callback(gevent_wait_callback)
-    app = Bridge(database_dsn, pool_size)
+    app = Bridge(database_dsn, pool_size, batch_workers)
     app.notifier.start()
     listener = gevent.socket.socket(gevent.socket.AF_INET, gevent.socket.SOCK_STREAM)
     listener.setsockopt(gevent.socket.SOL_SOCKET, gevent.socket.SO_REUSEADDR, 1)
@@ -92,6 +99,9 @@ def serve(database_dsn, host, port, pool_size):
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
+    # Odoo's imports leave a large heap that never becomes garbage: keep the collector from
+    # walking it again and again (each full walk is a pause every terminal would wait out).
+    gc.freeze()
     logger.info("canteen bridge listening on %s:%s (pool %s)", host, port, pool_size)
     server.serve_forever()
     logger.info("canteen bridge stopped")
