@@ -365,7 +365,8 @@ class Bridge:
         try:
             self._load_terminal(serial)
         except HttpError:
-            pass  # the database is away: keep serving the cached entry, try again later
+            # The database is away: keep serving the cached entry, try again on a later call.
+            _logger.debug("terminal %s not reloaded: database unavailable", serial)
         finally:
             self.reloading.discard(serial)
 
