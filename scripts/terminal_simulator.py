@@ -13,6 +13,7 @@ drive      run N terminals against a bridge at a total rate, with card, face and
 """
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -278,6 +279,10 @@ def cmd_drive(args):
     monkey.patch_socket()
     monkey.patch_select()
     import gevent
+
+    # A load generator must not pause to collect: its pauses would count as the bridge's latency.
+    gc.freeze()
+    gc.disable()
 
     sys.path.insert(0, str(ROOT / "addons" / "canteen_pos_bridge" / "tools"))
     from terminal_client import signature
