@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark of the bridge on this machine, with PostgreSQL's durable defaults:
 
-1. the terminal simulator drives T free-amount terminals for S seconds against one bridge
-   process and prints approved charges per second and latency percentiles;
-2. 1,000 terminals hold long polls while the bridge's resident memory is read;
-3. pgbench runs the SQL of one charge (scripts/bench_charge.sql) on the same cluster, for the
-   ratio between the bridge and PostgreSQL alone.
+1. the terminal simulator drives T free-amount terminals at R charges per second in all for
+   S seconds (after a warm-up) against one bridge process with its default settings, and
+   prints approved charges per second and latency percentiles;
+2. the same terminals as fast as they can, for the bridge's ceiling;
+3. 1,000 terminals hold long polls while the bridge's resident memory is read;
+4. pgbench runs the bridge's own statements for one charge (one charge per transaction) on the
+   same cluster, for the ratio between the bridge and PostgreSQL alone.
 
-    python3 scripts/bench_bridge.py [--terminals 200] [--seconds 60] [--pool-size 32]
+    python3 scripts/bench_bridge.py [--terminals 200] [--rate 1050] [--seconds 60]
 """
 
 import argparse
@@ -59,7 +61,7 @@ def odoo_env(db):
     )
 
 
-def drive(bridge, setup, seconds):
+def drive(bridge, setup, seconds, rate=0, warmup=0):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(setup, handle)
     output = subprocess.run(
@@ -73,6 +75,10 @@ def drive(bridge, setup, seconds):
             str(bridge.port),
             "--seconds",
             str(seconds),
+            "--rate",
+            str(rate),
+            "--warmup",
+            str(warmup),
         ],
         check=False,
         capture_output=True,
@@ -111,13 +117,92 @@ def long_poll_memory(bridge, setups):
     return len(terminals), rss_kb / 1024
 
 
-def pgbench(db, setup, seconds, clients):
-    env = dict(os.environ, PGPASSWORD=db["password"])
+def pgbench_script(env, setup):
+    """One charge as the bridge sends it (a batch of one), with pgbench variables: a random
+    cardholder identified by employee number, a fresh seq and nonce, 1.00 from cash."""
+    from odoo.addons.canteen_card.tools import ledger_core
+    from odoo.addons.canteen_pos_bridge.tools import charge_sql
+
+    company = env["res.company"].browse(setup["company_id"])
+    terminal, merchant = setup["terminals"][0]["id"], setup["merchant_id"]
+    employee_no = "(SELECT employee_no FROM hr_employee WHERE id = :emp)"
+    read = {
+        "kind": "ARRAY['employee']",
+        "value": f"ARRAY[{employee_no}]",
+        "path": f"ARRAY['{company.parent_path}']",
+        "terminal": f"ARRAY[{terminal}]",
+        "seq": "ARRAY[:seq::int]",
+        "meal": "ARRAY[NULL]",
+        "day": "ARRAY[current_date]",
+        "window": "ARRAY[0]",
+    }
+    wallet = "(SELECT id FROM canteen_wallet WHERE employee_id = :emp AND kind = 'cash')"
+    balance = f"(SELECT balance - 1 FROM canteen_wallet WHERE id = {wallet})"  # noqa: S608 - constants
+    transaction = dict.fromkeys(charge_sql.TRANSACTION_TYPES, "ARRAY[NULL]")
+    transaction.update(
+        id="ARRAY[:txid::int]",
+        name="ARRAY['B' || :txid]",
+        terminal_id=f"ARRAY[{terminal}]",
+        seq="ARRAY[:seq::int]",
+        status="ARRAY['approved']",
+        offline="ARRAY[false]",
+        deduplicated="ARRAY[false]",
+        overdraft="ARRAY[false]",
+        after_loss="ARRAY[false]",
+        employee_id="ARRAY[:emp::int]",
+        company_id=f"ARRAY[{company.id}]",
+        charged="ARRAY[1]",
+        response="""ARRAY['{"status": "approved"}']""",
+    )
+    entry = [
+        f"ARRAY[{wallet}]",
+        "ARRAY['cash']",
+        "ARRAY[:emp::int]",
+        "ARRAY[NULL]",
+        f"ARRAY[{company.id}]",
+        f"ARRAY[{company.currency_id.id}]",
+        "ARRAY['charge']",
+        "ARRAY[-1]",
+        f"ARRAY[{balance}]",
+        "ARRAY[false]",
+        "ARRAY[1]",
+        "ARRAY[1]",
+        f"ARRAY[{merchant}]",
+        f"ARRAY[{terminal}]",
+        "ARRAY[NULL]",
+        "ARRAY['B' || :txid]",
+        "ARRAY[now()]",
+    ]
+    entries = ledger_core._entries_query(("merchant_id", "terminal_id", "card_id", "transaction_ref", "date"))
+    statements = [
+        "BEGIN",
+        charge_sql.LOCK % read,
+        charge_sql.READ % read,
+        charge_sql.NONCES % (f"ARRAY[{terminal}]", "ARRAY[md5(random()::text)]"),
+        charge_sql.HEARTBEATS % f"ARRAY[{terminal}]",
+        charge_sql.TRANSACTIONS % tuple(transaction.values()),
+        entries % (*entry, "1", f"ARRAY[{wallet}]", f"ARRAY[{balance}]"),
+        "COMMIT",
+    ]
     employee_ids = [h["employee_id"] for h in setup["cardholders"]]
+    head = [
+        f"\\set emp random({min(employee_ids)}, {max(employee_ids)})",
+        "\\set seq random(1, 2000000000)",
+        "\\set txid random(1000000000, 2000000000)",
+    ]
+    return "\n".join(head + [" ".join(statement.split()) + ";" for statement in statements]) + "\n"
+
+
+def pgbench(db, script, seconds, clients):
+    env = dict(os.environ, PGPASSWORD=db["password"])
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(script)
     output = subprocess.run(
         [
             "pgbench",
             "-n",
+            "-M",
+            "prepared",
             "-h",
             db["host"],
             "-p",
@@ -131,15 +216,7 @@ def pgbench(db, setup, seconds, clients):
             "-T",
             str(seconds),
             "-f",
-            str(devstack.ROOT / "scripts" / "bench_charge.sql"),
-            "-D",
-            f"min_emp={min(employee_ids)}",
-            "-D",
-            f"max_emp={max(employee_ids)}",
-            "-D",
-            f"terminal={setup['terminals'][0]['id']}",
-            "-D",
-            f"merchant={setup['merchant_id']}",
+            handle.name,
             DBNAME,
         ],
         check=False,
@@ -147,7 +224,10 @@ def pgbench(db, setup, seconds, clients):
         text=True,
         env=env,
     )
+    os.unlink(handle.name)
     tps = [line for line in output.stdout.splitlines() if line.startswith("tps")]
+    if not tps:
+        sys.stderr.write(output.stdout + output.stderr)
     return float(tps[0].split()[2]) if tps else None
 
 
@@ -156,8 +236,10 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--terminals", type=int, default=200)
+    parser.add_argument("--cardholders", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=1050, help="charges per second, all terminals together")
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--pool-size", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
     devstack.ensure_odoo()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
@@ -170,27 +252,37 @@ def main():
     )
     install(db)
     simulator, env = load_simulator(), odoo_env(db)
+    devstack.say(f"Provisioning {args.terminals} terminals and {args.cardholders} cardholders")
     setup = simulator.provision(
-        env, dedup_window=0, terminals=args.terminals, cardholders=5000, balance="100000.00", modes=("free",)
+        env,
+        dedup_window=0,
+        terminals=args.terminals,
+        cardholders=args.cardholders,
+        balance="100000.00",
+        modes=("free",),
     )
-    bridge = BridgeProcess(DBNAME, pool_size=args.pool_size).start()
+    bridge = BridgeProcess(DBNAME).start()
     try:
-        devstack.say(f"Driving {args.terminals} terminals for {args.seconds}s")
-        summary = drive(bridge, setup, args.seconds)
+        devstack.say(f"Driving {args.terminals} terminals at {args.rate:.0f}/s for {args.seconds}s")
+        rated = drive(bridge, setup, args.seconds, rate=args.rate, warmup=args.warmup)
+        devstack.say(f"Driving {args.terminals} terminals as fast as they can for 20s")
+        ceiling = drive(bridge, setup, 20)
         polls = [simulator.provision(env, terminals=500, cardholders=1, balance="0") for _n in range(2)]
         terminals, rss_mb = long_poll_memory(bridge, polls)
+        script = pgbench_script(env, setup)
     finally:
         bridge.stop()
         env.cr.close()
-    devstack.say("pgbench with the charge's SQL, same cluster, 32 clients")
-    tps = pgbench(db, setup, min(args.seconds, 30), 32)
+    devstack.say("pgbench with the bridge's statements for one charge, same cluster, 8 clients")
+    tps = pgbench(db, script, 30, 8)
     print(
         json.dumps(
             {
-                "bridge": summary,
+                "bridge_at_rate": rated,
+                "bridge_ceiling": ceiling,
                 "long_polls": {"terminals": terminals, "bridge_rss_mb": round(rss_mb, 1)},
                 "pgbench_tps": tps,
-                "bridge_to_pgbench": round(summary["approved_per_s"] / tps, 2) if tps else None,
+                "bridge_ceiling_to_pgbench": round(ceiling["approved_per_s"] / tps, 2) if tps else None,
             },
             indent=1,
         )
