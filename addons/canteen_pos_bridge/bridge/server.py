@@ -38,6 +38,7 @@ MAX_CLOCK_SKEW = 300
 MAX_WAIT = 55
 MAX_OFFLINE_BATCH = 1000
 TERMINAL_CACHE_SECONDS = 5
+MAX_WAITING_CHARGES = 5000  # beyond, answer 503 at once: the terminal retries, nothing piles up
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 NONCE_CONSTRAINT = "canteen_terminal_nonce_terminal_nonce_uniq"
@@ -160,6 +161,8 @@ class ChargeBatcher:
 
     def submit(self, charge):
         """The answer of the charge, once committed; raises HttpError when it cannot be."""
+        if len(self.waiting) >= MAX_WAITING_CHARGES:
+            raise refuse(503, "busy", "too many charges waiting for the database")
         result = gevent.event.AsyncResult()
         self.waiting.append((charge, result))
         self.wakeup.set()
@@ -197,9 +200,12 @@ class ChargeBatcher:
             charges = [charge for charge, _result in batch]
             try:
                 deferred = charge_engine.run(self._unit(conn), charges)
-            except (psycopg2.errors.UniqueViolation, psycopg2.errors.TransactionRollbackError):
+            except psycopg2.DatabaseError as error:
+                if isinstance(error, DB_ERRORS):
+                    raise
                 # A replay racing its original, a reused nonce, a deadlock with an offline
-                # upload: take the charges one by one, each in its own transaction.
+                # upload, one charge the database refuses: take the charges one by one, each
+                # in its own transaction, so only the one concerned fails.
                 deferred = []
                 for charge, result in batch:
                     self._run_one(conn, charge, result)
@@ -227,6 +233,11 @@ class ChargeBatcher:
             )
         except psycopg2.errors.TransactionRollbackError:
             result.set_exception(refuse(503, "busy"))
+        except psycopg2.DatabaseError as error:
+            if isinstance(error, DB_ERRORS):
+                raise
+            _logger.exception("charge refused by the database")
+            result.set_exception(refuse(500, "internal_error"))
 
     def _answer(self, batch, deferred):
         for charge, result in batch:
