@@ -38,6 +38,7 @@ MAX_CLOCK_SKEW = 300
 MAX_WAIT = 55
 MAX_OFFLINE_BATCH = 1000
 TERMINAL_CACHE_SECONDS = 5
+PARALLEL_BATCH_THRESHOLD = 10  # charges waiting before a second batch starts beside one
 MAX_WAITING_CHARGES = 5000  # beyond, answer 503 at once: the terminal retries, nothing piles up
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
@@ -156,6 +157,7 @@ class ChargeBatcher:
     def __init__(self, pool, workers=1, max_batch=50):
         self.pool, self.max_batch = pool, max_batch
         self.waiting = collections.deque()  # (charge, AsyncResult)
+        self.busy = 0  # workers writing a batch
         self.wakeup = gevent.event.Event()
         self.workers = [gevent.spawn(self._work) for _n in range(workers)]
 
@@ -170,15 +172,25 @@ class ChargeBatcher:
 
     def _work(self):
         while True:
-            while not self.waiting:
+            while not self._may_start():
                 self.wakeup.clear()
                 self.wakeup.wait()
             batch = self._take()
+            self.busy += 1
             try:
                 self._run(batch)
             except Exception:
                 _logger.exception("charge batch failed")
                 self._fail([item for item in batch if not item[1].ready()], refuse(500, "internal_error"))
+            finally:
+                self.busy -= 1
+                self.wakeup.set()
+
+    def _may_start(self):
+        """A worker starts a batch when no other is writing one, or when enough charges wait:
+        batches stay big (less database work per charge), and a slow one does not hold up
+        a growing queue."""
+        return len(self.waiting) >= (PARALLEL_BATCH_THRESHOLD if self.busy else 1)
 
     def _take(self):
         batch, keys, later = [], set(), []

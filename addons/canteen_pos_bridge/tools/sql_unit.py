@@ -34,6 +34,21 @@ def numbered(query):
     return PLACEHOLDER.sub(number, query), keys
 
 
+def array_text(value):
+    """A list as the text of a PostgreSQL array ('{"1","2",NULL}'), anything else as it is.
+
+    The statements cast their array parameters (%s::int[]), so the text is all they need, and
+    psycopg2 quotes one string much faster than it adapts a list element by element: for a
+    batch of charges that adaptation was a fifth of the bridge's time. The text is still sent
+    as one quoted literal, so no value can escape it."""
+    if not isinstance(value, list):
+        return value
+    return "{%s}" % ",".join(  # noqa: UP031 - braces would need doubling in an f-string
+        "NULL" if item is None else '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for item in value
+    )
+
+
 class Unit:
     """Statements on one cursor; `execute` and `finish` send whatever is pending with theirs.
 
@@ -75,6 +90,12 @@ class Unit:
         """The text of one statement, as EXECUTE of a prepared statement when the unit prepares."""
         if isinstance(query, sql.Composable):
             query = query.as_string(self.cursor)
+        if params is not None:
+            params = (
+                {key: array_text(value) for key, value in params.items()}
+                if isinstance(params, dict)
+                else [array_text(value) for value in params]
+            )
         if self.prepared is None or params is None:
             return self.cursor.mogrify(query, params)
         name, keys = self.prepared.get(query) or self._prepare(query)
