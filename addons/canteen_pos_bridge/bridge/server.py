@@ -38,6 +38,7 @@ MAX_CLOCK_SKEW = 300
 MAX_WAIT = 55
 MAX_OFFLINE_BATCH = 1000
 TERMINAL_CACHE_SECONDS = 5
+CONNECTION_MAX_AGE = 300
 PARALLEL_BATCH_THRESHOLD = 10  # charges waiting before a second batch starts beside one
 MAX_WAITING_CHARGES = 5000  # beyond, answer 503 at once: the terminal retries, nothing piles up
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -80,6 +81,7 @@ class BridgeConnection(psycopg2.extensions.connection):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.prepared = {}
+        self.opened_at = time.monotonic()
 
 
 class ConnectionPool:
@@ -131,6 +133,10 @@ class ConnectionPool:
             self.put(conn, broken=broken)
 
     def put(self, conn, broken=False):
+        # A prepared statement keeps the plan made with the statistics of its day (a table
+        # empty then is scanned whole forever after): connections, and their plans, are
+        # renewed every few minutes.
+        broken = broken or time.monotonic() - conn.opened_at > CONNECTION_MAX_AGE
         if not broken and not conn.closed and conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
             try:
                 conn.cursor().execute("ROLLBACK")
