@@ -36,7 +36,8 @@ ENTRY_KINDS = (
 )
 # Columns a caller may set on the entries besides the ones the core fills in.
 _EXTRA_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
-_CORE_COLUMNS = {
+# Columns every entry gets from the core, in the order entries_statement sends them.
+_POSTED_COLUMNS = (
     "wallet_id",
     "wallet_kind",
     "employee_id",
@@ -49,9 +50,8 @@ _CORE_COLUMNS = {
     "overdraft",
     "create_uid",
     "write_uid",
-    "create_date",
-    "write_date",
-}
+)
+_CORE_COLUMNS = {*_POSTED_COLUMNS, "create_date", "write_date"}
 
 
 class LedgerError(Exception):
@@ -303,20 +303,6 @@ ENTRY_COLUMN_TYPES = {
     "terminal_ref": "varchar",
     "note": "varchar",
 }
-_POSTED_COLUMNS = (
-    "wallet_id",
-    "wallet_kind",
-    "employee_id",
-    "department_id",
-    "company_id",
-    "currency_id",
-    "kind",
-    "amount",
-    "balance_after",
-    "overdraft",
-    "create_uid",
-    "write_uid",
-)
 
 
 @functools.lru_cache(maxsize=64)

@@ -14,10 +14,18 @@ BATCH = """
                                %(day)s::date[], %(window)s::int[])
                         WITH ORDINALITY AS q(kind, value, path, terminal, seq, meal, day, dedup, i))
 """
+# A cardholder by one of their columns, among the companies of the terminal's subtree.
+HOLDER_BY = """
+            (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date
+               FROM hr_employee e
+               LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
+              WHERE q.kind = '{kind}' AND e.{column} = q.value AND e.active
+                AND e.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
+              LIMIT 1)"""
 # The cardholder each identity names, among the terminal's company and its branches: a card
 # UID (a dead card may share it: the live one, then the newest, wins), an employee number or
 # a face id. Only the branch of the identity's kind runs.
-PERSON = """
+PERSON = f"""
     person AS (
         SELECT q.i, found.* FROM q CROSS JOIN LATERAL (
             (SELECT c.employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
@@ -26,22 +34,10 @@ PERSON = """
                 AND (q.kind = 'card' OR c.kind = 'virtual')
                 AND c.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
               ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1)
-            UNION ALL
-            (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date
-               FROM hr_employee e
-               LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
-              WHERE q.kind = 'employee' AND e.employee_no = q.value AND e.active
-                AND e.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
-              LIMIT 1)
-            UNION ALL
-            (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date
-               FROM hr_employee e
-               LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
-              WHERE q.kind = 'face' AND e.canteen_face_id = q.value AND e.active
-                AND e.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
-              LIMIT 1)
+            UNION ALL {HOLDER_BY.format(kind="employee", column="employee_no")}
+            UNION ALL {HOLDER_BY.format(kind="face", column="canteen_face_id")}
         ) AS found)
-"""
+"""  # noqa: S608 - constants
 # Lock the wallets of everyone in the batch, in id order (as the ledger core always does).
 LOCK = f"WITH {BATCH}, {PERSON} " + ledger_core.LOCK_WALLETS.format(  # noqa: S608 - our own fragments
     employees="SELECT employee_id FROM person"
