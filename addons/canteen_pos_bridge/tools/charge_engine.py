@@ -408,10 +408,14 @@ def _approved(
     return answer
 
 
+READ_KEYS = ("kind", "value", "path", "terminal", "seq", "meal", "day", "window")
+
+
 def read_rows(tx, charges):
     """Lock the wallets of everyone the charges name, then read what each decision needs: one
     round trip (with whatever the unit has pending, e.g. BEGIN). A row per charge, in order."""
-    params = {key: [charge.read_params()[key] for charge in charges] for key in READ_KEYS}
+    asked = [charge.read_params() for charge in charges]
+    params = {key: [one[key] for one in asked] for key in READ_KEYS}
     cursor = tx.execute((charge_sql.LOCK, params), (charge_sql.READ, params))
     width, rows = ledger_core.ACCOUNT_WIDTH, []
     names = [column.name for column in cursor.description[:-width]]
@@ -420,9 +424,6 @@ def read_rows(tx, charges):
         row["account"] = ledger_core.account_from_row(values[-width:]) if row["employee_id"] else None
         rows.append(row)
     return rows
-
-
-READ_KEYS = ("kind", "value", "path", "terminal", "seq", "meal", "day", "window")
 
 
 def write_statements(charges):
