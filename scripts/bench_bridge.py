@@ -200,7 +200,7 @@ def pgbench_script(env, setup):
         "ARRAY['B' || :txid]",
         "ARRAY[now()]",
     ]
-    entries = ledger_core._entries_query(("merchant_id", "terminal_id", "card_id", "transaction_ref", "date"))
+    entries = ledger_core.entries_query(("merchant_id", "terminal_id", "card_id", "transaction_ref", "date"))
     statements = [
         "BEGIN",
         charge_sql.LOCK % read,

@@ -11,13 +11,9 @@ Money is `Decimal` throughout and stored in `numeric` columns: no float ever hol
 
 import functools
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-
-from psycopg2 import sql
-from psycopg2.extras import execute_values
 
 WALLET_KINDS = ("cash", "subsidy")
 ZERO = Decimal("0.00")
@@ -34,8 +30,6 @@ ENTRY_KINDS = (
     "card_cost",
     "transfer",
 )
-# Columns a caller may set on the entries besides the ones the core fills in.
-_EXTRA_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Columns every entry gets from the core, in the order entries_statement sends them.
 _POSTED_COLUMNS = (
     "wallet_id",
@@ -275,7 +269,7 @@ def entries_statement(postings, *, uid=1):
         balances_after.append(after)
     params = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * (12 + len(columns))
     params += [uid, list(new_balances), list(new_balances.values())]
-    return _entries_query(columns), params, balances_after
+    return entries_query(columns), params, balances_after
 
 
 # SQL types of the entry columns a posting may fill: the arrays of entries_statement are cast
@@ -306,7 +300,7 @@ ENTRY_COLUMN_TYPES = {
 
 
 @functools.lru_cache(maxsize=64)
-def _entries_query(columns):
+def entries_query(columns):
     """The text of entries_statement's query for one set of extra columns (built once: the
     bridge sends it for every batch of charges)."""
     names = (*_POSTED_COLUMNS, *columns)
@@ -342,9 +336,7 @@ def charge(cr, employee_id, amount, *, card_id=None, on_date=None, allow_overdra
     spent) the floor is not enforced and the entries are flagged instead.
     """
     amount = to_amount(amount)
-    if card_id:
-        check_card(cr, card_id, employee_id, on_date)
-    account = lock_account(cr, employee_id, uid)
+    account = _lock_for_card(cr, employee_id, card_id, on_date, uid)
     if account.cardholder_state != "active":
         raise LedgerError("card_cancelled")
     taken, overdraft = split_charge(account, amount, allow_overdraft)
@@ -370,9 +362,7 @@ def credit(
 ):
     """Add money to one wallet (top-up, subsidy grant, transfer in); with a card, it must be active."""
     amount = to_amount(amount)
-    if card_id:
-        check_card(cr, card_id, employee_id, on_date)
-    account = lock_account(cr, employee_id, uid)
+    account = _lock_for_card(cr, employee_id, card_id, on_date, uid)
     _check_wallet_allowed(account, wallet_kind)
     new_balance = account.balance(wallet_kind) + amount
     if enforce_max and account.max_balance > 0 and new_balance > account.max_balance:
@@ -400,15 +390,20 @@ def debit(
     be active.
     """
     amount = to_amount(amount)
-    if card_id:
-        check_card(cr, card_id, employee_id, on_date)
-    account = lock_account(cr, employee_id, uid)
+    account = _lock_for_card(cr, employee_id, card_id, on_date, uid)
     if account.balance(wallet_kind) - amount < floor:
         raise LedgerError(
             "insufficient_funds", missing=amount - max(account.balance(wallet_kind) - floor, ZERO)
         )
     entries = append_entries(cr, account, [Movement(wallet_kind, -amount, entry_kind)], values, uid=uid)
     return entries, account.balances()
+
+
+def _lock_for_card(cr, employee_id, card_id, on_date, uid):
+    """The locked account of a single change; with a card, the card must be active and theirs."""
+    if card_id:
+        check_card(cr, card_id, employee_id, on_date)
+    return lock_account(cr, employee_id, uid)
 
 
 def _check_wallet_allowed(account, wallet_kind):
@@ -436,8 +431,8 @@ def post_batch(cr, movements, *, uid=1, on_date=None, enforce_max=True):
     """Many credits and debits in one go (imports, batch desk work), all or nothing.
 
     The same checks as credit()/debit(), but one lock of every wallet involved (in id order, as
-    lock_account does, so batches and single charges never deadlock), one INSERT of all the
-    entries and one UPDATE of all the balances. Returns (entries, before, after): entries as
+    lock_account does, so batches and single charges never deadlock), then one entries_statement
+    for all the entries and balances. Returns (entries, before, after): entries as
     [(entry_id, employee_id, wallet_kind, balance_after)] in movement order, balances as
     {(employee_id, kind): Decimal}. A refusal raises LedgerError whose params carry `index`,
     the position of the refused movement, and `employee_id`.
@@ -462,20 +457,37 @@ def post_batch(cr, movements, *, uid=1, on_date=None, enforce_max=True):
     _check_batch_cards(cr, movements, on_date)
     accounts = _lock_accounts(cr, employee_ids)
     before = _balances(accounts)
-    rows = []
+    postings = []
     for index, movement in enumerate(movements):
         account = accounts.get(movement.employee_id)
         if account is None or len(account.wallets) != len(WALLET_KINDS):
             raise LedgerError("unknown_identity", index=index, employee_id=movement.employee_id)
-        _check_batch_movement(account, movement, index, enforce_max)
-        wallet = account.wallets[movement.wallet_kind]
-        wallet[1] += movement.amount
-        rows.append((account, movement, wallet[1]))
-    entry_ids = _insert_batch_entries(cr, rows, uid)
-    _update_batch_balances(cr, accounts, {(m.employee_id, m.wallet_kind) for m in movements}, uid)
+        if movement.wallet_kind not in WALLET_KINDS:
+            raise LedgerError(
+                "wallet_not_allowed",
+                wallet=movement.wallet_kind,
+                index=index,
+                employee_id=movement.employee_id,
+            )
+        postings.append(
+            (
+                account,
+                [Movement(movement.wallet_kind, movement.amount, movement.entry_kind)],
+                movement.values,
+                False,
+            )
+        )
+    # The statement moves the balances in memory; nothing reaches the database until every
+    # movement has passed its checks against the balance just before it.
+    query, params, balances_after = entries_statement(postings, uid=uid)
+    for index, (movement, (after,)) in enumerate(zip(movements, balances_after, strict=True)):
+        account = accounts[movement.employee_id]
+        _check_batch_movement(account, movement, after - movement.amount, index, enforce_max)
+    cr.execute(query, params)
+    entry_ids = [row[0] for row in cr.fetchall()]
     entries = [
-        (entry_id, movement.employee_id, movement.wallet_kind, balance)
-        for entry_id, (_account, movement, balance) in zip(entry_ids, rows, strict=True)
+        (entry_id, movement.employee_id, movement.wallet_kind, after)
+        for entry_id, movement, (after,) in zip(entry_ids, movements, balances_after, strict=True)
     ]
     return entries, before, _balances(accounts)
 
@@ -529,78 +541,16 @@ def _lock_accounts(cr, employee_ids):
     return {row[0]: account_from_row(row) for row in cr.fetchall()}
 
 
-def _check_batch_movement(account, movement, index, enforce_max):
+def _check_batch_movement(account, movement, balance, index, enforce_max):
+    """Refuse a movement of a batch, given the wallet's balance just before it."""
     kind, amount = movement.wallet_kind, movement.amount
     where = {"index": index, "employee_id": account.employee_id}
-    if kind not in WALLET_KINDS:
-        raise LedgerError("wallet_not_allowed", wallet=kind, **where)
     if amount < 0:
-        if account.balance(kind) + amount < movement.floor:
-            missing = -amount - max(account.balance(kind) - movement.floor, ZERO)
+        if balance + amount < movement.floor:
+            missing = -amount - max(balance - movement.floor, ZERO)
             raise LedgerError("insufficient_funds", missing=missing, **where)
         return
     if not (account.use_cash if kind == "cash" else account.use_subsidy):
         raise LedgerError("wallet_not_allowed", wallet=kind, **where)
-    new_balance = account.balance(kind) + amount
-    if enforce_max and account.max_balance > 0 and new_balance > account.max_balance:
-        raise LedgerError("max_balance", maximum=account.max_balance, balance=new_balance, **where)
-
-
-def _insert_batch_entries(cr, rows, uid):
-    columns = list(rows[0][1].values)
-    bad = [c for c in columns if c in _CORE_COLUMNS or not _EXTRA_COLUMN.match(c)]
-    if bad or any(list(movement.values) != columns for _a, movement, _b in rows):
-        raise ValueError(f"batch movements need the same extra columns, and no core ones: {bad}")
-    raw = _raw_cursor(cr)
-    query = sql.SQL(
-        """
-        INSERT INTO canteen_ledger_entry
-               (wallet_id, wallet_kind, employee_id, department_id, company_id, currency_id, kind,
-                amount, balance_after, overdraft, create_uid, write_uid, create_date, write_date
-                {extra_columns})
-        VALUES %s RETURNING id
-        """
-    ).format(extra_columns=sql.SQL("").join(sql.SQL(", ") + sql.Identifier(c) for c in columns))
-    template = (
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, FALSE, %s, %s, now() AT TIME ZONE 'UTC', "
-        "now() AT TIME ZONE 'UTC'" + ", %s" * len(columns) + ")"
-    )
-    values = [
-        (
-            account.wallets[movement.wallet_kind][0],
-            movement.wallet_kind,
-            account.employee_id,
-            account.department_id,
-            account.company_id,
-            account.currency_id,
-            movement.entry_kind,
-            movement.amount,
-            balance_after,
-            uid,
-            uid,
-            *(movement.values[c] for c in columns),
-        )
-        for account, movement, balance_after in rows
-    ]
-    # RETURNING ids come back in VALUES order, page after page.
-    result = execute_values(raw, query.as_string(raw), values, template=template, page_size=2000, fetch=True)
-    return [row[0] for row in result]
-
-
-def _update_batch_balances(cr, accounts, touched, uid):
-    values = [
-        (accounts[emp].wallets[kind][0], accounts[emp].wallets[kind][1], uid) for emp, kind in sorted(touched)
-    ]
-    execute_values(
-        _raw_cursor(cr),
-        "UPDATE canteen_wallet w SET balance = v.balance, write_uid = v.uid, "
-        "write_date = now() AT TIME ZONE 'UTC' FROM (VALUES %s) AS v(id, balance, uid) WHERE w.id = v.id",
-        values,
-        template="(%s, %s::numeric, %s)",
-        page_size=2000,
-    )
-
-
-def _raw_cursor(cr):
-    """The psycopg2 cursor under an Odoo cursor (execute_values needs one); a plain one as is."""
-    return getattr(cr, "_obj", cr)
+    if enforce_max and account.max_balance > 0 and balance + amount > account.max_balance:
+        raise LedgerError("max_balance", maximum=account.max_balance, balance=balance + amount, **where)

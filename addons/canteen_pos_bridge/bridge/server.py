@@ -564,7 +564,7 @@ class Bridge:
 
         def take(tx, terminal):
             terminal_ids.append(terminal.id)
-            return self._take_commands(lambda *statement: tx.execute(statement), terminal.id, cursor)
+            return self._take_commands(tx, terminal.id, cursor)
 
         status, answer = self.with_transaction(environ, body, take)
         if answer["commands"] or not wait:
@@ -582,31 +582,14 @@ class Bridge:
         return 200, answer
 
     def _take_commands_now(self, terminal_id, cursor):
-        conn = self.pool.get()
-        broken = False
-        try:
-            with conn.cursor() as cr:
-                return self._take_commands(lambda *args: cr.execute(*args) or cr, terminal_id, cursor)
-        except DB_ERRORS as error:
-            broken = True
-            raise refuse(503, "database_unavailable") from error
-        finally:
-            self.pool.put(conn, broken=broken)
+        """The same, in a statement of its own (autocommit) after a wake-up."""
+        with self.pool.connection() as conn:
+            return self._take_commands(Unit(conn.cursor(), prepared=conn.prepared), terminal_id, cursor)
 
     @staticmethod
-    def _take_commands(execute, terminal_id, cursor):
-        """Mark the next commands delivered and return them; `execute` runs a statement and
-        returns the cursor."""
-        rows = execute(
-            """UPDATE canteen_terminal_command
-                  SET state = CASE WHEN state = 'pending' THEN 'delivered' ELSE state END,
-                      delivered_at = COALESCE(delivered_at, now() AT TIME ZONE 'UTC')
-                WHERE id IN (SELECT id FROM canteen_terminal_command
-                              WHERE terminal_id = %s AND id > %s ORDER BY id LIMIT 100)
-            RETURNING id, type, payload""",
-            [terminal_id, cursor],
-        ).fetchall()
-        rows = sorted(rows)
+    def _take_commands(tx, terminal_id, cursor):
+        """Mark the next commands delivered and return them, on the unit `tx`."""
+        rows = sorted(tx.execute((TAKE_COMMANDS, [terminal_id, cursor])).fetchall())
         commands = [
             {
                 "id": command_id,
@@ -642,6 +625,14 @@ class Bridge:
         return self.with_transaction(environ, body, work)
 
 
+TAKE_COMMANDS = """
+    UPDATE canteen_terminal_command
+       SET state = CASE WHEN state = 'pending' THEN 'delivered' ELSE state END,
+           delivered_at = COALESCE(delivered_at, now() AT TIME ZONE 'UTC')
+     WHERE id IN (SELECT id FROM canteen_terminal_command
+                   WHERE terminal_id = %s AND id > %s ORDER BY id LIMIT 100)
+    RETURNING id, type, payload
+"""
 ACK_COMMAND = """
     UPDATE canteen_terminal_command SET state = %s, error = %s, acked_at = now() AT TIME ZONE 'UTC'
      WHERE id = %s AND terminal_id = %s

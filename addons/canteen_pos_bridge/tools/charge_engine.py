@@ -322,17 +322,7 @@ class Charge:
             raise Decline("not_allowed_here")
         if row["employee_id"] is None:
             raise Decline("unknown_identity")
-        after_loss = False
-        if offline:
-            # Money already spent: a record of a card lost before it is accepted and flagged.
-            after_loss = bool(
-                row["state"] in ("lost", "cancelled", "replaced")
-                and (not row["lost_at"] or row["lost_at"] <= self.occurred)
-            )
-            if not row["card_id"]:
-                raise Decline("unknown_identity")
-        else:
-            check_card_state(row["card_id"], row["state"], row["expiry_date"], self.local.date())
+        after_loss = self._check_card(row)
         account = row["account"]
         values["company_id"] = account.company_id
         if account.cardholder_state != "active" and not offline:
@@ -341,12 +331,13 @@ class Charge:
         if row["recent"]:
             original_id, original_name = _json(row["recent"])
             values.update(deduplicated=True, original_id=original_id, charged=ZERO, discount=ZERO)
-            return _approved(account, holder, ZERO, ZERO, None, deduplicated=original_name)
+            return _approved(account.balances(), holder, ZERO, ZERO, None, deduplicated=original_name)
         if self.meal == "" and not offline:
             raise Decline("outside_meal_period")
         kind = self.meal or None
         charged, discount = self._price(kind, row)
         overdraft = False
+        balances = account.balances()
         if charged > 0:
             try:
                 taken, overdraft = ledger_core.split_charge(account, charged, allow_overdraft=offline)
@@ -354,19 +345,28 @@ class Charge:
                 raise Decline(error.code) from error
             movements = [ledger_core.Movement(k, -part, "charge") for k, part in taken.items() if part]
             self.posting = (account, movements, self._entry_values(row, values["name"]), overdraft)
-            # The balances after this charge, for the answer (the ledger core moves them when
-            # it builds the statement; the batch never holds two charges of one account).
-            balances = account.balances()
+            # The answer's balances: the ledger core moves the account's only when the batch's
+            # statement is built (and a batch never holds two charges of one account).
             for movement in movements:
                 balances[movement.kind] += movement.amount
-        else:
-            balances = account.balances()
         values.update(charged=charged, discount=discount, overdraft=overdraft, after_loss=after_loss)
-        answer = _approved(
-            account, holder, charged, discount, kind, overdraft=overdraft, after_loss=after_loss
+        return _approved(
+            balances, holder, charged, discount, kind, overdraft=overdraft, after_loss=after_loss
         )
-        answer["balances"] = {k: money(v) for k, v in balances.items()}
-        return answer
+
+    def _check_card(self, row):
+        """Whether an offline record is after the card's loss; Decline for a card that may not
+        pay online."""
+        if not self.offline:
+            check_card_state(row["card_id"], row["state"], row["expiry_date"], self.local.date())
+            return False
+        if not row["card_id"]:
+            raise Decline("unknown_identity")
+        # Money already spent: a record of a card lost before it is accepted and flagged.
+        return bool(
+            row["state"] in ("lost", "cancelled", "replaced")
+            and (not row["lost_at"] or row["lost_at"] <= self.occurred)
+        )
 
     def _entry_values(self, row, name):
         return {
@@ -389,7 +389,7 @@ class Charge:
 
 
 def _approved(
-    account, holder, charged, discount, kind, *, deduplicated=None, overdraft=False, after_loss=False
+    balances, holder, charged, discount, kind, *, deduplicated=None, overdraft=False, after_loss=False
 ):
     answer = {
         "status": "approved",
@@ -397,7 +397,7 @@ def _approved(
         "charged": money(charged),
         "discount": money(discount),
         "meal": kind,
-        "balances": {k: money(v) for k, v in account.balances().items()},
+        "balances": {k: money(v) for k, v in balances.items()},
         "cardholder": holder,
         "deduplicated": bool(deduplicated),
     }
