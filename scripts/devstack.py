@@ -456,8 +456,8 @@ def echo_odoo_line(line, state):
         print("    " + line.rstrip(), flush=True)
 
 
-def run_odoo_tests(db, dbname, log_path, tags=None):
-    modules = canteen_addons()
+def run_odoo_tests(db, dbname, log_path, tags=None, modules=None):
+    modules = modules or canteen_addons()
     tags = tags or ",".join(f"/{m}" for m in modules)
     cmd = odoo_cmd(
         db,
@@ -550,11 +550,12 @@ def cmd_test(args):
         with contextlib.suppress(Exception):
             drop_database(db, dbname)
         if not args.pytest_only:
-            p, f = run_odoo_tests(db, dbname, LOCAL / f"odoo-test-{os.getpid()}.log", args.test_tags)
+            modules = args.modules.split(",") if args.modules else None
+            p, f = run_odoo_tests(db, dbname, LOCAL / f"odoo-test-{os.getpid()}.log", args.test_tags, modules)
             passed, failed = passed + p, failed + f
             say(f"Odoo tests: {p} passed, {f} failed (full log: .local/odoo-test-{os.getpid()}.log)")
         if not args.odoo_only:
-            p, f = run_pytest(db, dbname, LOCAL / "pytest.xml", args.pytest_args)
+            p, f = run_pytest(db, dbname, LOCAL / f"pytest-{os.getpid()}.xml", args.pytest_args)
             passed, failed = passed + p, failed + f
             say(f"pytest: {p} passed, {f} failed")
     finally:
@@ -574,20 +575,20 @@ def cmd_i18n(args):
     ensure_odoo()
     ensure_requirements()
     db, _cluster = ensure_postgres("pg", durable=True)
-    dbname = "canteen_i18n"
+    dbname = f"canteen_i18n_{os.getpid()}"
     modules = args.addons or canteen_addons()
     drop_database(db, dbname)
-    say(f"Installing {', '.join(canteen_addons())} in {dbname!r} to export their terms")
+    say(f"Installing {', '.join(modules)} in {dbname!r} to export their terms")
     quiet = ["--stop-after-init", "--log-level=warn", "--no-http"]
     subprocess.run(
         # With demo data: its translatable names (departments, canteens) ship in zh_CN too.
-        odoo_cmd(db, dbname, "-i", ",".join(canteen_addons()), "--without-demo=", *quiet),
+        odoo_cmd(db, dbname, "-i", ",".join(modules), "--without-demo=", *quiet),
         check=True,
         cwd=ROOT,
     )
     try:
         for addon in modules:
-            pot_path = LOCAL / f"{addon}.pot"
+            pot_path = LOCAL / f"{addon}-{os.getpid()}.pot"
             subprocess.run(
                 odoo_cmd(db, dbname, f"--i18n-export={pot_path}", f"--modules={addon}", *quiet),
                 check=True,
@@ -638,6 +639,10 @@ def main():
     test.add_argument("--odoo-only", action="store_true", help="skip pytest")
     test.add_argument("--pytest-only", action="store_true", help="skip the Odoo tests")
     test.add_argument("--test-tags", help="Odoo test tags instead of every canteen addon, e.g. /canteen_card")
+    test.add_argument(
+        "--modules",
+        help="install only these addons (and what they depend on), e.g. canteen_card,canteen_pos_bridge",
+    )
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments")
     test.set_defaults(func=cmd_test)
     i18n = sub.add_parser("i18n", help="export the addons' terms and merge them into i18n/zh_CN.po")
