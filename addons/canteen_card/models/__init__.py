@@ -3,6 +3,7 @@ from . import res_company
 from . import res_config_settings
 from . import account_chart_template
 from . import canteen_company_shared_mixin
+from . import canteen_protected_mixin
 from . import hr_department
 from . import hr_employee
 from . import canteen_card_type

@@ -4,9 +4,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..tools.access import OPERATOR, check_caller
+
 LIVE_STATES = ("active", "lost")
-# Fields only the card's operations write.
-OPERATION_FIELDS = {"state", "scrapped", "replaced_by_id"}
 # The black/white list change a terminal needs when a card enters a state, and its default reason.
 LIST_CHANGES = {
     "lost": ("blacklist.add", "loss"),
@@ -20,7 +20,8 @@ LIST_CHANGES = {
 class CanteenCard(models.Model):
     _name = "canteen.card"
     _description = "Canteen Card"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "canteen.protected.mixin"]
+    _mail_post_access = "read"
     _order = "issue_date desc, id desc"
     _rec_name = "uid"
     _check_company_auto = True
@@ -60,6 +61,16 @@ class CanteenCard(models.Model):
         tracking=True,
     )
     company_id = fields.Many2one(related="employee_id.company_id", store=True, index=True, precompute=True)
+    root_company_id = fields.Many2one(
+        "res.company",
+        string="Company Group",
+        compute="_compute_root_company_id",
+        store=True,
+        index=True,
+        precompute=True,
+        help="The top company of the card's company tree: a UID names one live card in the whole tree, "
+        "so that every terminal of the tree resolves it to one person.",
+    )
     card_type_id = fields.Many2one(
         "canteen.card.type",
         compute="_compute_card_type_id",
@@ -78,6 +89,12 @@ class CanteenCard(models.Model):
         help="Empty: never expires.",
     )
     lost_at = fields.Datetime(string="Reported Lost At", readonly=True, copy=False)
+    cancelled_at = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="When the card was cancelled: offline records of it uploaded later wait in the exception "
+        "queue for a card manager.",
+    )
     replaced_by_id = fields.Many2one("canteen.card", readonly=True, copy=False, check_company=True)
     scrapped = fields.Boolean(
         readonly=True,
@@ -91,6 +108,11 @@ class CanteenCard(models.Model):
         for card in self.filtered(lambda c: not c.card_type_id):
             card.card_type_id = card.employee_id.card_type_id
 
+    @api.depends("company_id")
+    def _compute_root_company_id(self):
+        for card in self:
+            card.root_company_id = card.company_id.sudo().root_id
+
     @api.depends("issue_date", "card_type_id.validity_years")
     def _compute_expiry_date(self):
         for card in self:
@@ -100,11 +122,12 @@ class CanteenCard(models.Model):
             )
 
     def init(self):
-        # A UID identifies one live card per company; one person holds one live card.
+        # A UID identifies one live card in a company tree; one person holds one live card.
+        self.env.cr.execute("DROP INDEX IF EXISTS canteen_card_live_uid_uniq")
         self.env.cr.execute(
             SQL(
-                "CREATE UNIQUE INDEX IF NOT EXISTS canteen_card_live_uid_uniq ON canteen_card "
-                "(company_id, uid) WHERE state IN %s",
+                "CREATE UNIQUE INDEX IF NOT EXISTS canteen_card_live_uid_tree_uniq ON canteen_card "
+                "(root_company_id, uid) WHERE state IN %s",
                 LIVE_STATES,
             )
         )
@@ -119,21 +142,25 @@ class CanteenCard(models.Model):
     @api.constrains("uid", "state", "company_id", "employee_id")
     def _check_live_unique(self):
         for card in self.filtered(lambda c: c.state in LIVE_STATES):
-            clash = self.search_count(
-                [
-                    ("id", "!=", card.id),
-                    ("state", "in", LIVE_STATES),
-                    "|",
-                    "&",
-                    ("company_id", "=", card.company_id.id),
-                    ("uid", "=", card.uid),
-                    ("employee_id", "=", card.employee_id.id),
-                ]
+            clash = (
+                self.sudo()
+                .with_context(active_test=False)
+                .search_count(
+                    [
+                        ("id", "!=", card.id),
+                        ("state", "in", LIVE_STATES),
+                        "|",
+                        "&",
+                        ("root_company_id", "=", card.root_company_id.id),
+                        ("uid", "=", card.uid),
+                        ("employee_id", "=", card.employee_id.id),
+                    ]
+                )
             )
             if clash:
                 raise ValidationError(
                     self.env._(
-                        "Card %(uid)s: the UID is already used by a live card of this company, or "
+                        "Card %(uid)s: the UID is already used by a live card of this company group, or "
                         "%(person)s already holds a live card.",
                         uid=card.uid,
                         person=card.employee_id.name,
@@ -142,32 +169,45 @@ class CanteenCard(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        """Superuser only (canteen.protected.mixin): the card desk issues cards through
+        `_issue`, which checks the caller. `list_reason` in a card's values (not a field) is the
+        reason of its whitelist change, "issue" by default."""
+        reasons = [vals.pop("list_reason", "issue") for vals in vals_list]
         for vals in vals_list:
             if vals.get("kind") == "virtual" and not vals.get("uid"):
                 vals["uid"] = self.env["ir.sequence"].next_by_code("canteen.card.virtual")
         cards = super().create(vals_list)
         cards._check_not_scrapped()
         self.env["canteen.ledger"]._ensure_wallets(cards.employee_id)
-        reason = self.env.context.get("canteen_list_reason", "issue")
-        cards._record_list_changes("whitelist.add", reason)
-        if reason == "issue":
-            self.env["canteen.operation.log"]._record("issue", cards.employee_id, cards=cards)
+        for reason in dict.fromkeys(reasons):
+            same = self.browse([card.id for card, r in zip(cards, reasons, strict=True) if r == reason])
+            same._record_list_changes("whitelist.add", reason)
+            if reason == "issue":
+                self.env["canteen.operation.log"]._record("issue", same.employee_id, cards=same)
         return cards
 
-    def write(self, vals):
-        if OPERATION_FIELDS & set(vals) and not self.env.context.get("canteen_card_state_change"):
-            raise UserError(self.env._("A card's state changes only through its operations."))
-        return super().write(vals)
+    @api.model
+    def _issue(self, vals_list):
+        """Issue cards at the card desk: a card operator of the cardholders' companies."""
+        employees = self.env["hr.employee"].browse([vals["employee_id"] for vals in vals_list])
+        check_caller(self.env, OPERATOR, employees.company_id)
+        return self.sudo().create(vals_list).with_env(self.env)
 
     def _set_state(self, state, reason=None, **extra):
-        """The one way a card changes state; terminals learn it through a list change."""
+        """The one way a card changes state; terminals learn it through a list change. Callers
+        have checked who asks: this writes as superuser."""
         changing = self.filtered(lambda card: card.state != state)
-        self.with_context(canteen_card_state_change=True).write(dict(extra, state=state))
+        if state == "cancelled":
+            extra.setdefault("cancelled_at", fields.Datetime.now())
+        self.sudo().write(dict(extra, state=state))
         # The unique indexes on live cards must see the new state before a new card is inserted.
         self.flush_recordset()
         if state in LIST_CHANGES:
             change, default_reason = LIST_CHANGES[state]
             changing._record_list_changes(change, reason or default_reason)
+
+    def _check_operator(self):
+        check_caller(self.env, OPERATOR, self.company_id)
 
     def _record_list_changes(self, change, reason):
         if self:
@@ -185,21 +225,22 @@ class CanteenCard(models.Model):
             )
 
     def _check_not_scrapped(self):
-        scrapped = self.search(
+        scrapped = self.sudo().search(
             [
                 ("uid", "in", self.mapped("uid")),
                 ("scrapped", "=", True),
-                ("company_id", "in", self.company_id.ids),
+                ("root_company_id", "in", self.root_company_id.ids),
             ]
         )
-        taken = {(card.company_id, card.uid) for card in scrapped}
-        clash = self.filtered(lambda c: (c.company_id, c.uid) in taken)
+        taken = {(card.root_company_id.id, card.uid) for card in scrapped}
+        clash = self.filtered(lambda c: (c.root_company_id.id, c.uid) in taken)
         if clash:
             raise ValidationError(
                 self.env._("Card %(uid)s was scrapped and cannot be issued again.", uid=clash[0].uid)
             )
 
     def action_report_loss(self):
+        self._check_operator()
         for card in self:
             if card.state != "active":
                 raise UserError(
@@ -215,6 +256,7 @@ class CanteenCard(models.Model):
         return True
 
     def action_unblock(self):
+        self._check_operator()
         for card in self:
             if card.state != "lost":
                 raise UserError(
@@ -231,6 +273,7 @@ class CanteenCard(models.Model):
 
     def action_scrap(self):
         """A replaced card found again, or a cancelled card not returned: never usable again."""
+        self._check_operator()
         for card in self:
             if card.state not in ("replaced", "cancelled"):
                 raise UserError(
@@ -240,7 +283,7 @@ class CanteenCard(models.Model):
                         state=card._state_label(),
                     )
                 )
-        self.with_context(canteen_card_state_change=True).write({"scrapped": True})
+        self.sudo().write({"scrapped": True})
         self.env["canteen.operation.log"]._record("scrap", self.employee_id, cards=self)
         return True
 

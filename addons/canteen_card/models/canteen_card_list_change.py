@@ -24,6 +24,7 @@ class CanteenCardListChange(models.Model):
     deliver the changes. Its time is create_date."""
 
     _name = "canteen.card.list.change"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Card List Change"
     _order = "id desc"
     _rec_name = "uid"

@@ -4,6 +4,8 @@ from decimal import Decimal
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.access import OPERATOR, check_caller
+
 
 class CanteenCardReplacement(models.Model):
     """A lost card replaced by a new one (补卡), and the claim of its balance (卡金补领).
@@ -23,6 +25,7 @@ class CanteenCardReplacement(models.Model):
     """
 
     _name = "canteen.card.replacement"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Card Replacement and Balance Claim"
     _order = "id desc"
     _rec_name = "old_card_id"
@@ -57,18 +60,22 @@ class CanteenCardReplacement(models.Model):
                 days=replacement.company_id.canteen_grey_wait_days
             )
 
-    def write(self, vals):
-        if not self.env.context.get("canteen_card_state_change"):
-            raise UserError(self.env._("Replacements change only through their operations."))
-        return super().write(vals)
-
     def unlink(self):  # pylint: disable=method-required-super
         raise UserError(self.env._("Replacements cannot be deleted."))
 
     @api.model
     def _replace(self, old_card, new_card_vals, card_cost=0):
-        """Replace a lost card: the old one becomes replaced, a new empty one is issued."""
+        """Replace a lost card: the old one becomes replaced, a new empty one is issued. A card
+        operator of the card's company only; the records are written as superuser."""
         old_card.ensure_one()
+        check_caller(self.env, OPERATOR, old_card.company_id)
+        card_cost = self.env["canteen.card.type"]._canteen_card_cost_amount(
+            card_cost, old_card.sudo().card_type_id
+        )
+        return self.sudo()._replace_checked(old_card.sudo(), new_card_vals, card_cost)
+
+    @api.model
+    def _replace_checked(self, old_card, new_card_vals, card_cost):
         employee = old_card.employee_id
         if old_card.state != "lost":
             raise UserError(
@@ -84,24 +91,25 @@ class CanteenCardReplacement(models.Model):
             {"old_card_id": old_card.id, "employee_id": employee.id, "company_id": employee.company_id.id}
         )
         old_card._set_state("replaced")
-        new_card = (
-            self.env["canteen.card"]
-            .with_context(canteen_list_reason="replace")
-            .create(dict(new_card_vals, employee_id=employee.id, card_type_id=old_card.card_type_id.id))
+        new_card = self.env["canteen.card"].create(
+            dict(
+                new_card_vals,
+                employee_id=employee.id,
+                card_type_id=old_card.card_type_id.id,
+                list_reason="replace",
+            )
         )
-        old_card.with_context(canteen_card_state_change=True).replaced_by_id = new_card
+        old_card.replaced_by_id = new_card
         park = replacement.claimable_at > fields.Datetime.now()
         operation = self.env["canteen.operation"]._perform(
             "replace",
             False,
             employee,
-            lambda op, person: replacement._take_card_cost_and_park(
-                op, person, Decimal(str(card_cost)), park
-            ),
+            lambda op, person: replacement._take_card_cost_and_park(op, person, card_cost, park),
             cards=new_card,
             note=self.env._("Card %(old)s replaced by %(new)s", old=old_card.uid, new=new_card.uid),
         )
-        replacement.with_context(canteen_card_state_change=True).write(
+        replacement.write(
             {
                 "new_card_id": new_card.id,
                 "replace_operation_id": operation.id,
@@ -135,11 +143,12 @@ class CanteenCardReplacement(models.Model):
                 vals[f"{kind}_amount"] = balance
         if vals.get("subsidy_amount"):
             vals["subsidy_expiry_date"] = wallets["subsidy"].expiry_date
-        self.with_context(canteen_card_state_change=True).write(vals)
+        self.sudo().write(vals)
 
     def action_claim(self):
         """Move the parked balance back into the cardholder's wallets, after the waiting days."""
-        for replacement in self:
+        check_caller(self.env, OPERATOR, self.company_id)
+        for replacement in self.sudo():
             replacement._check_claimable()
             operation = self.env["canteen.operation"]._perform(
                 "claim",
@@ -149,7 +158,7 @@ class CanteenCardReplacement(models.Model):
                 cards=replacement.new_card_id,
                 note=self.env._("Balance of card %(uid)s", uid=replacement.old_card_id.uid),
             )
-            replacement.with_context(canteen_card_state_change=True).write(
+            replacement.write(
                 {"state": "claimed", "claim_operation_id": operation.id, "claimed_at": fields.Datetime.now()}
             )
         return True

@@ -1,4 +1,7 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools import ledger_core
 
 
 class CanteenCardType(models.Model):
@@ -33,6 +36,11 @@ class CanteenCardType(models.Model):
         string="Validity (years)", help="Cards of this type expire after this many years. 0: never."
     )
     card_cost = fields.Monetary(help="Charged when a card of this type is cancelled or replaced.")
+    subsidy_above_max = fields.Boolean(
+        string="Subsidies Exempt from the Maximum",
+        help="Subsidy grants may bring the subsidy wallet above the maximum balance. Unticked, every "
+        "credit (top-up or subsidy) respects it.",
+    )
 
     _sql_constraints = [
         (
@@ -50,3 +58,18 @@ class CanteenCardType(models.Model):
     def _compute_currency_id(self):
         for card_type in self:
             card_type.currency_id = (card_type.company_id or self.env.company).currency_id
+
+    @api.model
+    def _canteen_card_cost_amount(self, value, card_type):
+        """The card cost to take: a valid amount (0 included), at most `card_type`'s card cost."""
+        amount = self.env["canteen.ledger"]._amount(value, allow_zero=True)
+        maximum = ledger_core.to_amount(card_type.card_cost or 0, allow_zero=True)
+        if amount > maximum:
+            raise UserError(
+                self.env._(
+                    "The card cost can be at most %(maximum)s, the card cost of card type %(type)s.",
+                    maximum=f"{maximum:.2f}",
+                    type=card_type.display_name or "-",
+                )
+            )
+        return amount

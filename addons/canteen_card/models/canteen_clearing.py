@@ -11,6 +11,7 @@ class CanteenClearing(models.Model):
     journal entry: the wallet liability is debited, the merchant's account credited."""
 
     _name = "canteen.clearing"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Merchant Clearing"
     _order = "date desc, id desc"
     _check_company_auto = True

@@ -19,6 +19,14 @@ class CanteenLedger(models.AbstractModel):
     _name = "canteen.ledger"
     _description = "Ledger Service"
 
+    def _amount(self, value, allow_zero=False):
+        """`value` (a float of a Monetary field, a text, a Decimal) as a Decimal amount; a clear
+        UserError for anything that is not a finite amount with at most 2 decimals in range."""
+        try:
+            return ledger_core.to_amount(value, allow_zero=allow_zero)
+        except LedgerError as error:
+            raise UserError(self._error_message(error, self.env["hr.employee"])) from error
+
     def _ensure_wallets(self, employees):
         if employees:
             self.env.flush_all()
@@ -114,8 +122,9 @@ class CanteenLedger(models.AbstractModel):
 
     def _correct(self, entry, new_amount, note=None):
         """Correct a charge (更正) within the window: a new "correction" entry of the same wallet and
-        merchant, linked to the charge, for the difference between what was charged (less earlier
-        corrections) and `new_amount` (0 reverses it). The charge itself is never changed."""
+        merchant, linked to the charge, giving back the difference between what was charged (less
+        earlier corrections) and `new_amount` (0 reverses it). A correction only lowers a charge;
+        more money is a new manual entry. The charge itself is never changed."""
         entry.ensure_one()
         new_amount = Decimal(str(new_amount))
         charged = -Decimal(str(entry.amount)) - sum(
@@ -128,26 +137,15 @@ class CanteenLedger(models.AbstractModel):
             "card_id": entry.card_id.id or None,
             "transaction_ref": entry.transaction_ref or None,
         }
-        difference = charged - new_amount
-        if difference > 0:
-            return self._credit(
-                entry.employee_id,
-                entry.wallet_kind,
-                difference,
-                "correction",
-                note=note,
-                values=values,
-                enforce_max=False,
-            )
-        floor = entry.employee_id.card_type_id.overdraft_floor if entry.wallet_kind == "cash" else 0
-        return self._debit(
+        # Only ever a refund of (part of) the charge: _check_correctable refuses more.
+        return self._credit(
             entry.employee_id,
             entry.wallet_kind,
-            -difference,
+            charged - new_amount,
             "correction",
             note=note,
             values=values,
-            floor=Decimal(str(floor or 0)),
+            enforce_max=False,
         )
 
     def _check_correctable(self, entry, new_amount, charged):
@@ -175,6 +173,14 @@ class CanteenLedger(models.AbstractModel):
         if new_amount == charged:
             amount = f"{charged:.2f}"
             raise UserError(self.env._("The charge is already %(amount)s.", amount=amount))
+        if new_amount > charged:
+            raise UserError(
+                self.env._(
+                    "A correction only lowers a charge (a partial or full refund of its %(amount)s); "
+                    "record more money as a manual entry.",
+                    amount=f"{charged:.2f}",
+                )
+            )
 
     def _post_batch(self, movements, *, enforce_max=True, on_date=None):
         """Post many single-wallet movements (ledger_core.BatchMovement) at once, all or nothing.
@@ -225,8 +231,10 @@ class CanteenLedger(models.AbstractModel):
         name = employee.name or self.env._("this cardholder")
         messages = {
             "invalid_amount": self.env._(
-                "%(amount)s is not a valid amount: use a positive amount in yuan with at most 2 decimals.",
+                "%(amount)s is not a valid amount: use a positive amount in yuan with at most 2 "
+                "decimals, at most %(maximum)s.",
                 amount=params.get("amount"),
+                maximum=f"{ledger_core.MAX_AMOUNT:,.2f}",
             ),
             "insufficient_funds": self.env._(
                 "%(person)s does not have enough money: %(missing)s missing.",

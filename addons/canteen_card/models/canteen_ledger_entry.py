@@ -22,6 +22,7 @@ class CanteenLedgerEntry(models.Model):
     the clearing run stamping `clearing_id` once."""
 
     _name = "canteen.ledger.entry"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Ledger Entry"
     _order = "date desc, id desc"
     _rec_name = "id"

@@ -21,6 +21,7 @@ class CanteenOperation(models.Model):
     document of its ledger entries and of the one journal entry that books them."""
 
     _name = "canteen.operation"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Card Desk Operation"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -103,6 +104,16 @@ class CanteenOperation(models.Model):
         return operations
 
     def _perform_company(self, company, kind, wallet_kind, employees, apply, *, payment_journal, note):
+        if payment_journal and (
+            payment_journal.company_id != company or payment_journal.type not in ("cash", "bank")
+        ):
+            raise UserError(
+                self.env._(
+                    "Journal %(journal)s is not a cash or bank journal of %(company)s.",
+                    journal=payment_journal.display_name,
+                    company=company.name,
+                )
+            )
         journal = payment_journal or company.canteen_payment_journal_id
         operation = self.create(
             {

@@ -30,6 +30,7 @@ class CanteenOperationLog(models.Model):
     """
 
     _name = "canteen.operation.log"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Card Desk Operation Log"
     _order = "date desc, id desc"
     _rec_name = "action"

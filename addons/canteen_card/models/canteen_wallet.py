@@ -11,6 +11,7 @@ class CanteenWallet(models.Model):
     service (tools/ledger_core.py), which writes it with SQL under a row lock."""
 
     _name = "canteen.wallet"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Wallet"
     _order = "employee_id, kind"
     _check_company_auto = True
@@ -40,8 +41,9 @@ class CanteenWallet(models.Model):
             wallet.display_name = f"{wallet.employee_id.name} - {labels.get(wallet.kind, '')}"
 
     def write(self, vals):
-        # The balance is written by the ledger core only; the expiry date by the ledger service.
-        if "balance" in vals or not self.env.context.get("canteen_ledger_service"):
+        # The balance is written by the ledger core only (in SQL); the expiry date by the desk
+        # operations, as superuser after their checks (canteen.protected.mixin refuses others).
+        if "balance" in vals:
             raise UserError(
                 self.env._("Wallets change only through ledger operations (top-up, refund, charge).")
             )
@@ -74,6 +76,6 @@ class CanteenWallet(models.Model):
                     operation=operation,
                     note=self.env._("Expired on %(date)s", date=wallet.expiry_date),
                 )
-            wallet.with_context(canteen_ledger_service=True).expiry_date = False
+            wallet.sudo().expiry_date = False
 
         return self.env["canteen.operation"]._perform("subsidy_expiry", "subsidy", expired.employee_id, apply)

@@ -1,9 +1,24 @@
 from decimal import Decimal
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..tools.access import OPERATOR, check_caller
 from .canteen_card import LIVE_STATES
+
+# Fields of money, state and audit that only the card desk's operations write (as superuser,
+# after checking the caller): an HR user editing an employee may not set them.
+PROTECTED_FIELDS = frozenset(
+    {
+        "cardholder_state",
+        "resigned_date",
+        "card_ids",
+        "current_card_id",
+        "wallet_ids",
+        "canteen_topup_version",
+        "canteen_refund_version",
+    }
+)
 
 
 class HrEmployee(models.Model):
@@ -94,6 +109,30 @@ class HrEmployee(models.Model):
         # cardholder's company or of a parent company only.
         self._check_company(["card_type_id", "rule_group_id"])
 
+    @api.constrains("employee_no", "company_id", "active")
+    def _check_employee_no_in_group(self):
+        """An employee number names one person in the whole company tree: every terminal of the
+        tree must resolve it to one cardholder."""
+        for employee in self.sudo().filtered(lambda e: e.employee_no and e.active):
+            clash = employee.search(
+                [
+                    ("id", "!=", employee.id),
+                    ("employee_no", "=", employee.employee_no),
+                    ("company_id", "child_of", employee.company_id.root_id.id),
+                ],
+                limit=1,
+            )
+            if clash:
+                raise ValidationError(
+                    self.env._(
+                        "Employee number %(number)s is already %(person)s's in %(company)s, a company "
+                        "of the same group: terminals could not tell them apart.",
+                        number=employee.employee_no,
+                        person=clash.name,
+                        company=clash.company_id.name,
+                    )
+                )
+
     @api.depends("card_ids.state")
     def _compute_current_card_id(self):
         for employee in self:
@@ -107,6 +146,43 @@ class HrEmployee(models.Model):
             employee.subsidy_balance = by_kind.get("subsidy", 0.0)
             employee.total_balance = employee.cash_balance + employee.subsidy_balance
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._canteen_check_protected(vals, creating=True)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._canteen_check_protected(vals)
+        if "company_id" in vals and not self.env.su:
+            movers = self.filtered(lambda e: e.company_id.id != vals["company_id"])
+            if movers.sudo().current_card_id or any(movers.sudo().wallet_ids.mapped("balance")):
+                raise UserError(
+                    self.env._(
+                        "A cardholder with cards or money cannot move to another company: cancel the "
+                        "card and settle the wallets first."
+                    )
+                )
+        return super().write(vals)
+
+    @api.model
+    def _canteen_check_protected(self, vals, creating=False):
+        if self.env.su:
+            return
+        protected = PROTECTED_FIELDS & set(vals)
+        if creating and vals.get("cardholder_state", "active") == "active":
+            protected.discard("cardholder_state")
+        if protected:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s change only through the card desk's operations.",
+                    fields=", ".join(sorted(protected)),
+                )
+            )
+
+    def _canteen_check_operator(self):
+        check_caller(self.env, OPERATOR, self.company_id)
+
     def action_issue_card(self):
         return {
             "type": "ir.actions.act_window",
@@ -118,10 +194,12 @@ class HrEmployee(models.Model):
         }
 
     def action_report_card_loss(self):
-        return self.current_card_id.action_report_loss()
+        self._canteen_check_operator()
+        return self.sudo().current_card_id.action_report_loss()
 
     def action_unblock_card(self):
-        return self.current_card_id.action_unblock()
+        self._canteen_check_operator()
+        return self.sudo().current_card_id.action_unblock()
 
     def action_view_wallets(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_ledger_entry_action")
@@ -132,14 +210,16 @@ class HrEmployee(models.Model):
     # Resigned pool, cancellation ----------------------------------------------------------
     def action_freeze_cards(self):
         """Batch freeze (批量冻结): block the active cards of these people, as a loss report does."""
-        cards = self.current_card_id.filtered(lambda c: c.state == "active")
+        self._canteen_check_operator()
+        cards = self.sudo().current_card_id.filtered(lambda c: c.state == "active")
         return cards.action_report_loss() if cards else True
 
     def action_resign(self):
         """Move people whose cards are cancelled and wallets empty to the resigned pool (离职库)."""
+        self._canteen_check_operator()
         problems = [
             employee.name
-            for employee in self
+            for employee in self.sudo()
             if employee.current_card_id or any(employee.wallet_ids.mapped("balance"))
         ]
         if problems:
@@ -153,13 +233,14 @@ class HrEmployee(models.Model):
         return True
 
     def _canteen_set_resigned(self):
-        active = self.filtered(lambda e: e.cardholder_state == "active")
+        active = self.sudo().filtered(lambda e: e.cardholder_state == "active")
         active.write({"cardholder_state": "resigned", "resigned_date": fields.Date.context_today(self)})
         self.env["canteen.operation.log"]._record("resign", active)
 
     def action_rehire(self):
         """Back from the resigned pool with the same employee number and history."""
-        resigned = self.filtered(lambda e: e.cardholder_state == "resigned")
+        self._canteen_check_operator()
+        resigned = self.sudo().filtered(lambda e: e.cardholder_state == "resigned")
         resigned.write({"cardholder_state": "active", "resigned_date": False})
         self.env["canteen.operation.log"]._record("rehire", resigned)
         return True
@@ -170,12 +251,25 @@ class HrEmployee(models.Model):
         """Cancel (注销) these people's cards: take the card cost from cash (the card type's, or
         `card_cost` for everyone, at most what cash holds), withdraw the subsidy, refund the
         rest of the cash, cancel the live cards, and optionally move the people to the resigned
-        pool. All or nothing; refusals of every person are listed together."""
+        pool. All or nothing; refusals of every person are listed together. A card operator of
+        the people's companies only; the records are written as superuser."""
+        self._canteen_check_operator()
+        return self.sudo()._canteen_cancel_checked(
+            card_cost=card_cost,
+            resign=resign,
+            card_returned=card_returned,
+            payment_journal=payment_journal,
+            note=note,
+        )
+
+    def _canteen_cancel_checked(self, *, card_cost, resign, card_returned, payment_journal, note):
         self._canteen_claim_due_balances()
         self._canteen_check_cancellable()
+        CardType = self.env["canteen.card.type"]
         costs = {
-            employee.id: Decimal(
-                str(card_cost if card_cost is not None else self._canteen_card_cost(employee))
+            employee.id: CardType._canteen_card_cost_amount(
+                card_cost if card_cost is not None else self._canteen_card_cost(employee),
+                employee.current_card_id.card_type_id or employee.card_type_id,
             )
             for employee in self
         }

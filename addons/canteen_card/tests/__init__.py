@@ -6,3 +6,4 @@ from . import test_ledger
 from . import test_operations
 from . import test_card_desk
 from . import test_imports
+from . import test_model_walk

@@ -35,6 +35,7 @@ class TestCardDesk(CanteenCardCase):
             self.replace(self.alice)
 
     def test_replace_parks_balance_until_waiting_days_are_over(self):
+        self.card_type.card_cost = 10
         self.topup(self.alice, 100)
         self.grant(30, employees=self.alice)
         old_card = self.alice.current_card_id
@@ -150,8 +151,12 @@ class TestCardDesk(CanteenCardCase):
         carol = self.env["hr.employee"].create({"name": "Carol", "company_id": self.company.id})
         self.env["canteen.card"].create({"employee_id": carol.id, "uid": card.uid})
 
-    def test_card_cost_is_at_most_the_cash(self):
+    def test_card_cost_is_at_most_the_cash_and_the_card_types(self):
+        self.card_type.card_cost = 10
         self.topup(self.alice, 4)
+        with self.assertRaisesRegex(UserError, "at most 10.00"):
+            self.cancel(self.alice, use_card_type_cost=False, card_cost=1000)
+        self.assertEqual(self.balances(self.alice), (4.0, 0.0))
         self.cancel(self.alice, use_card_type_cost=False, card_cost=10)
         self.assertEqual(self.balances(self.alice), (0.0, 0.0))
         self.assertEqual(self.alice.cardholder_state, "active")
@@ -216,13 +221,17 @@ class TestCardDesk(CanteenCardCase):
         self.assertEqual((correction.kind, correction.amount), ("correction", 4.0))
         self.assertEqual(correction.merchant_id, self.merchant)
         self.assertEqual(charge.amount, -12, "the charge itself never changes")
-        # A second correction starts from the corrected amount; more than charged takes money.
+        # A second correction starts from the corrected amount and only lowers it: more money
+        # is a new manual entry, never a correction (12.00 corrected to 80.00 took 68.00 more).
+        for higher in (10, 80):
+            with self.assertRaisesRegex(UserError, "only lowers a charge"):
+                self.env["canteen.ledger"]._correct(charge, higher)
         self.env["canteen.correction.wizard"].create(
-            {"entry_id": charge.id, "new_amount": 10}
+            {"entry_id": charge.id, "new_amount": 6}
         ).action_confirm()
-        self.assertEqual(self.balances(self.alice), (40.0, 0.0))
-        with self.assertRaisesRegex(UserError, "already 10.00"):
-            self.env["canteen.ledger"]._correct(charge, 10)
+        self.assertEqual(self.balances(self.alice), (44.0, 0.0))
+        with self.assertRaisesRegex(UserError, "already 6.00"):
+            self.env["canteen.ledger"]._correct(charge, 6)
         with self.assertRaisesRegex(UserError, "not a valid amount"):
             self.env["canteen.ledger"]._correct(charge, -1)
         # Clear up to the charge's day in the company's time zone (ahead of UTC late in the day).
@@ -230,7 +239,7 @@ class TestCardDesk(CanteenCardCase):
             pytz.utc.localize(charge.date).astimezone(pytz.timezone(self.company._canteen_timezone())).date()
         )
         clearings = self.env["canteen.clearing"]._run(self.company, until=local_day)
-        self.assertEqual(sum(clearings.mapped("amount")), 10)
+        self.assertEqual(sum(clearings.mapped("amount")), 6)
 
     def test_correction_window_per_group(self):
         self.topup(self.alice, 50)

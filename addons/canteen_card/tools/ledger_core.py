@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 WALLET_KINDS = ("cash", "subsidy")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# The largest amount one movement may carry: a typing error (or a hostile 1e30) is refused.
+MAX_AMOUNT = Decimal("1000000.00")
 # Entry kinds that are consumption, cleared with merchants instead of booked one by one.
 CONSUMPTION_KINDS = ("charge", "correction")
 ENTRY_KINDS = (
@@ -57,13 +59,23 @@ class LedgerError(Exception):
         self.params = params
 
 
-def to_amount(value):
-    """A positive amount in yuan with at most two decimals, as Decimal; else LedgerError."""
+def to_amount(value, *, allow_zero=False):
+    """A positive amount in yuan (0 too, with allow_zero) with at most two decimals and at most
+    MAX_AMOUNT, as Decimal; else LedgerError. The one parser of amounts: a float, text or
+    Decimal that is not finite (NaN, inf), has more decimals or is out of range is refused."""
+    if isinstance(value, bool):
+        raise LedgerError("invalid_amount", amount=value)
     try:
         amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError) as exc:
         raise LedgerError("invalid_amount", amount=value) from exc
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
+    if (
+        not amount.is_finite()
+        or amount < 0
+        or (amount == 0 and not allow_zero)
+        or amount > MAX_AMOUNT
+        or amount != amount.quantize(CENT)
+    ):
         raise LedgerError("invalid_amount", amount=value)
     return amount.quantize(CENT)
 
@@ -83,6 +95,13 @@ class Account:
     use_subsidy: bool
     cash_first: bool
     wallets: dict = field(default_factory=dict)  # kind -> [wallet_id, balance]
+    subsidy_above_max: bool = False  # the card type exempts subsidy grants from max_balance
+
+    def over_max(self, kind, new_balance):
+        """Whether a credit bringing wallet `kind` to `new_balance` breaks the maximum balance."""
+        if kind == "subsidy" and self.subsidy_above_max:
+            return False
+        return self.max_balance > 0 and new_balance > self.max_balance
 
     def balance(self, kind):
         return self.wallets[kind][1]
@@ -124,13 +143,14 @@ ACCOUNT_QUERY = """
            COALESCE(t.use_cash, TRUE), COALESCE(t.use_subsidy, TRUE),
            COALESCE(c.canteen_spend_cash_first, FALSE),
            (SELECT json_agg(json_build_array(w.id, w.kind, w.balance::text))
-              FROM canteen_wallet w WHERE w.employee_id = e.id) AS wallets
+              FROM canteen_wallet w WHERE w.employee_id = e.id) AS wallets,
+           COALESCE(t.subsidy_above_max, FALSE)
       FROM hr_employee e
       JOIN res_company c ON c.id = e.company_id
       LEFT JOIN canteen_card_type t ON t.id = e.card_type_id
      WHERE e.id IN ({employees})
 """
-ACCOUNT_WIDTH = 11  # columns of ACCOUNT_QUERY
+ACCOUNT_WIDTH = 12  # columns of ACCOUNT_QUERY
 # Wallet rows are always locked in id order, so single charges and batches never deadlock.
 LOCK_WALLETS = "SELECT 1 FROM canteen_wallet WHERE employee_id IN ({employees}) ORDER BY id FOR UPDATE"
 
@@ -142,7 +162,7 @@ def locked_accounts_query(employees):
 
 
 def account_from_row(row):
-    """An Account from a row of ACCOUNT_QUERY (its first eleven columns)."""
+    """An Account from a row of ACCOUNT_QUERY (its first twelve columns)."""
     employee_id, company_id, department_id, currency_id, state, floor, max_balance, *flags = row[:10]
     wallets = row[10]
     if isinstance(wallets, str):
@@ -156,6 +176,7 @@ def account_from_row(row):
         Decimal(floor),
         Decimal(max_balance),
         *flags,
+        subsidy_above_max=bool(row[11]),
     )
     account.wallets = {kind: [wallet_id, Decimal(balance)] for wallet_id, kind, balance in wallets or ()}
     return account
@@ -365,7 +386,7 @@ def credit(
     account = _lock_for_card(cr, employee_id, card_id, on_date, uid)
     _check_wallet_allowed(account, wallet_kind)
     new_balance = account.balance(wallet_kind) + amount
-    if enforce_max and account.max_balance > 0 and new_balance > account.max_balance:
+    if enforce_max and account.over_max(wallet_kind, new_balance):
         raise LedgerError("max_balance", maximum=account.max_balance, balance=new_balance)
     entries = append_entries(cr, account, [Movement(wallet_kind, amount, entry_kind)], values, uid=uid)
     return entries, account.balances()
@@ -552,5 +573,5 @@ def _check_batch_movement(account, movement, balance, index, enforce_max):
         return
     if not (account.use_cash if kind == "cash" else account.use_subsidy):
         raise LedgerError("wallet_not_allowed", wallet=kind, **where)
-    if enforce_max and account.max_balance > 0 and balance + amount > account.max_balance:
+    if enforce_max and account.over_max(kind, balance + amount):
         raise LedgerError("max_balance", maximum=account.max_balance, balance=balance + amount, **where)

@@ -1,3 +1,4 @@
+from . import canteen_amount_input_mixin
 from . import canteen_import_mixin
 from . import canteen_card_batch_issue_wizard
 from . import canteen_card_cancel_wizard

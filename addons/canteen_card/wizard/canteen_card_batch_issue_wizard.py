@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
 
@@ -17,7 +17,7 @@ class CanteenCardBatchIssueWizard(models.TransientModel):
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
         if self.env.context.get("active_model") == "hr.employee" and "employee_ids" in fields_list:
-            values["employee_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+            values["employee_ids"] = [Command.set(self.env.context.get("active_ids", []))]
         return values
 
     def action_issue(self):
@@ -30,7 +30,7 @@ class CanteenCardBatchIssueWizard(models.TransientModel):
         employees = employees.filtered(lambda e: e.cardholder_state == "active" and not e.current_card_id)
         if not employees:
             raise UserError(self.env._("Everyone selected already holds a card, or has resigned."))
-        cards = self.env["canteen.card"].create([{"employee_id": e.id, "kind": "virtual"} for e in employees])
+        cards = self.env["canteen.card"]._issue([{"employee_id": e.id, "kind": "virtual"} for e in employees])
         action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_card_action")
         action.update({"domain": [("id", "in", cards.ids)], "context": {}})
         return action

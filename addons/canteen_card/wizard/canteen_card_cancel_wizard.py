@@ -1,5 +1,4 @@
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, api, fields, models
 
 
 class CanteenCardCancelWizard(models.TransientModel):
@@ -8,6 +7,8 @@ class CanteenCardCancelWizard(models.TransientModel):
     the subsidy, and optionally the resigned pool."""
 
     _name = "canteen.card.cancel.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
+    _canteen_amount_fields = ("card_cost",)
     _description = "Cancel Cards"
 
     employee_ids = fields.Many2many("hr.employee", string="Cardholders", required=True)
@@ -36,13 +37,11 @@ class CanteenCardCancelWizard(models.TransientModel):
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
         if self.env.context.get("active_model") == "hr.employee" and "employee_ids" in fields_list:
-            values["employee_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+            values["employee_ids"] = [Command.set(self.env.context.get("active_ids", []))]
         return values
 
     def action_confirm(self):
         self.ensure_one()
-        if not self.use_card_type_cost and self.card_cost < 0:
-            raise UserError(self.env._("The card cost cannot be negative."))
         operations = self.employee_ids._canteen_cancel(
             card_cost=None if self.use_card_type_cost else self.card_cost,
             resign=self.to_resigned_pool,

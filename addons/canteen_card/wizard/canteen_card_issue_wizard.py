@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.access import OPERATOR, check_caller
+
 
 class CanteenCardIssueWizard(models.TransientModel):
     _name = "canteen.card.issue.wizard"
@@ -22,7 +24,8 @@ class CanteenCardIssueWizard(models.TransientModel):
 
     def action_issue(self):
         self.ensure_one()
-        employee = self.employee_id
+        check_caller(self.env, OPERATOR, self.employee_id.company_id)
+        employee = self.employee_id.sudo()
         if employee.cardholder_state != "active":
             raise UserError(
                 self.env._("%(person)s has resigned and cannot get a card.", person=employee.name)
@@ -39,13 +42,15 @@ class CanteenCardIssueWizard(models.TransientModel):
             raise UserError(self.env._("Read or type the UID of the physical card."))
         if not employee.card_type_id:
             employee.card_type_id = self.card_type_id
-        card = self.env["canteen.card"].create(
-            {
-                "employee_id": employee.id,
-                "kind": self.kind,
-                "uid": (self.uid or "").strip().upper() or False,
-                "card_type_id": self.card_type_id.id,
-            }
+        card = self.env["canteen.card"]._issue(
+            [
+                {
+                    "employee_id": employee.id,
+                    "kind": self.kind,
+                    "uid": (self.uid or "").strip().upper() or False,
+                    "card_type_id": self.card_type_id.id,
+                }
+            ]
         )
         return {
             "type": "ir.actions.act_window",

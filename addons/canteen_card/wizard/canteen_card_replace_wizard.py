@@ -7,6 +7,8 @@ class CanteenCardReplaceWizard(models.TransientModel):
     after the grey-record waiting days (see canteen.card.replacement)."""
 
     _name = "canteen.card.replace.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
+    _canteen_amount_fields = ("card_cost",)
     _description = "Replace a Lost Card"
 
     old_card_id = fields.Many2one(
@@ -37,8 +39,6 @@ class CanteenCardReplaceWizard(models.TransientModel):
         uid = (self.uid or "").strip().upper()
         if self.kind == "physical" and not uid:
             raise UserError(self.env._("Read or type the UID of the new physical card."))
-        if self.card_cost < 0:
-            raise UserError(self.env._("The card cost cannot be negative."))
         replacement = self.env["canteen.card.replacement"]._replace(
             self.old_card_id, {"kind": self.kind, "uid": uid or False}, card_cost=self.card_cost
         )

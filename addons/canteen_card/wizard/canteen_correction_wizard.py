@@ -1,12 +1,14 @@
-from decimal import Decimal
-
 from odoo import api, fields, models
+
+from ..tools.access import OPERATOR, check_caller
 
 
 class CanteenCorrectionWizard(models.TransientModel):
     """Correct a charge (更正收款失误): type what should have been charged; 0 reverses it."""
 
     _name = "canteen.correction.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
+    _canteen_amount_fields = ("new_amount",)
     _description = "Correct a Charge"
 
     entry_id = fields.Many2one(
@@ -30,11 +32,16 @@ class CanteenCorrectionWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
+        check_caller(self.env, OPERATOR, self.entry_id.company_id)
+        return self.sudo()._confirm()
+
+    def _confirm(self):
         Log = self.env["canteen.operation.log"]
         employee = self.entry_id.employee_id
         before = Log._balances(employee)
-        new_amount = f"{self.new_amount:.2f}"
-        self.env["canteen.ledger"]._correct(self.entry_id, Decimal(str(self.new_amount)), note=self.note)
+        amount = self.env["canteen.ledger"]._amount(self.new_amount, allow_zero=True)
+        new_amount = f"{amount:.2f}"
+        self.env["canteen.ledger"]._correct(self.entry_id, amount, note=self.note)
         Log._record(
             "correction",
             employee,

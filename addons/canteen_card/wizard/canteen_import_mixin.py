@@ -1,13 +1,12 @@
 import base64
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from odoo import fields, models
 from odoo.exceptions import UserError
 
-from ..tools import excel
-
-CENT = Decimal("0.01")
+from ..tools import excel, ledger_core
+from ..tools.access import OPERATOR, check_caller
 
 
 class RowError(Exception):
@@ -24,6 +23,7 @@ class CanteenImportMixin(models.AbstractModel):
 
     _name = "canteen.import.mixin"
     _description = "Excel Import"
+    _canteen_group = OPERATOR  # who may import: checked with the chosen company before anything
 
     file = fields.Binary(string="Excel File", help="An .xls or .xlsx file laid out as the template.")
     filename = fields.Char()
@@ -74,12 +74,13 @@ class CanteenImportMixin(models.AbstractModel):
 
     def action_import(self):
         self.ensure_one()
+        check_caller(self.env, self._canteen_group, self.company_id)
         rows = self._read_file()
         errors = []
         plan = self._check_rows(rows, errors)
         if errors:
             raise UserError(self._errors_message(errors))
-        message = self._apply(plan)
+        message = self.sudo()._apply(plan)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -124,10 +125,10 @@ class CanteenImportMixin(models.AbstractModel):
         if value is None:
             return Decimal("0.00")
         try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
+            amount = ledger_core.to_amount(value, allow_zero=True)
+        except ledger_core.LedgerError:
             amount = None
-        if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
+        if amount is None:
             raise RowError(
                 self.env._(
                     "%(column)s %(value)s is not an amount in yuan with at most 2 decimals.",
@@ -135,7 +136,7 @@ class CanteenImportMixin(models.AbstractModel):
                     value=value,
                 )
             )
-        return amount.quantize(CENT)
+        return amount
 
     def _version(self, value, label):
         text = excel.as_text(value)

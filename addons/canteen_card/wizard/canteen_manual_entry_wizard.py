@@ -1,7 +1,7 @@
-from decimal import Decimal
-
 from odoo import fields, models
 from odoo.exceptions import UserError
+
+from ..tools.access import OPERATOR, check_caller, check_companies
 
 
 class CanteenManualEntryWizard(models.TransientModel):
@@ -9,6 +9,7 @@ class CanteenManualEntryWizard(models.TransientModel):
     with the terminal and the time it happened."""
 
     _name = "canteen.manual.entry.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
     _description = "Manual Entry"
 
     employee_id = fields.Many2one("hr.employee", string="Cardholder", required=True)
@@ -21,13 +22,19 @@ class CanteenManualEntryWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
+        check_caller(self.env, OPERATOR, self.employee_id.company_id)
+        check_companies(self.env, self.merchant_id.company_id)
+        return self.sudo()._confirm()
+
+    def _confirm(self):
+        amount = self.env["canteen.ledger"]._amount(self.amount)
         if self.date > fields.Datetime.now():
             raise UserError(self.env._("A manual entry cannot be in the future."))
         Log = self.env["canteen.operation.log"]
         before = Log._balances(self.employee_id)
         entries = self.env["canteen.ledger"]._charge(
             self.employee_id,
-            Decimal(str(self.amount)),
+            amount,
             merchant=self.merchant_id,
             date=self.date,
             values={

@@ -1,13 +1,16 @@
 from decimal import Decimal
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+
+from ..tools.access import MANAGER, check_caller
 
 
 class CanteenSubsidyGrantWizard(models.TransientModel):
     """Grant a meal subsidy (补贴) to a selection of cardholders or whole departments."""
 
     _name = "canteen.subsidy.grant.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
     _description = "Grant Subsidy"
 
     employee_ids = fields.Many2many("hr.employee", string="Cardholders")
@@ -28,23 +31,30 @@ class CanteenSubsidyGrantWizard(models.TransientModel):
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
         if self.env.context.get("active_model") == "hr.employee" and "employee_ids" in fields_list:
-            values["employee_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+            values["employee_ids"] = [Command.set(self.env.context.get("active_ids", []))]
         return values
 
     def _recipients(self):
         employees = self.employee_ids
         if self.department_ids:
-            employees |= self.env["hr.employee"].search(
-                [("department_id", "child_of", self.department_ids.ids)]
+            employees |= (
+                self.env["hr.employee"]
+                .sudo()
+                .search([("department_id", "child_of", self.department_ids.ids)])
             )
         return employees.filtered(lambda e: e.cardholder_state == "active")
 
     def action_confirm(self):
         self.ensure_one()
+        check_caller(self.env, MANAGER, self.employee_ids.company_id | self.department_ids.company_id)
+        return self.sudo()._confirm()
+
+    def _confirm(self):
         employees = self._recipients()
         if not employees:
             raise UserError(self.env._("Select cardholders or departments with active cardholders."))
-        amount = Decimal(str(self.amount))
+        check_caller(self.env(su=False), MANAGER, employees.company_id)
+        amount = self.env["canteen.ledger"]._amount(self.amount)
         ledger = self.env["canteen.ledger"]
         self.env["canteen.ledger"]._ensure_wallets(employees)
 
@@ -66,10 +76,9 @@ class CanteenSubsidyGrantWizard(models.TransientModel):
                 "subsidy_grant",
                 operation=operation,
                 note=self.note,
-                enforce_max=False,
             )
             if self.expiry_date or self.mode == "replace":
-                wallet.with_context(canteen_ledger_service=True).expiry_date = self.expiry_date
+                wallet.sudo().expiry_date = self.expiry_date
 
         operations = self.env["canteen.operation"]._perform(
             "subsidy_grant", "subsidy", employees, apply, note=self.note

@@ -168,7 +168,7 @@ class CanteenTopupImportWizard(models.TransientModel):
             if row.mode == "replace" and left > 0:
                 movements.append(BatchMovement(row.employee.id, "subsidy", -left, "subsidy_expiry", values))
             movements.append(BatchMovement(row.employee.id, "subsidy", row.subsidy, "subsidy_grant", values))
-        self.env["canteen.ledger"]._post_batch(movements, enforce_max=False)
+        self.env["canteen.ledger"]._post_batch(movements)
         self._set_expiry_dates(rows)
 
     def _set_expiry_dates(self, rows):
@@ -176,7 +176,7 @@ class CanteenTopupImportWizard(models.TransientModel):
         for row in rows:
             if row.expiry_date or row.mode == "replace":
                 by_date.setdefault(row.expiry_date, []).append(row.employee.id)
-        Wallet = self.env["canteen.wallet"].with_context(canteen_ledger_service=True)
+        Wallet = self.env["canteen.wallet"].sudo()
         for expiry_date, employee_ids in by_date.items():
             Wallet.search([("employee_id", "in", employee_ids), ("kind", "=", "subsidy")]).write(
                 {"expiry_date": expiry_date}

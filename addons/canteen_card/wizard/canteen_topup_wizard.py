@@ -1,13 +1,14 @@
-from decimal import Decimal
-
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+
+from ..tools.access import OPERATOR, check_caller
 
 
 class CanteenTopupWizard(models.TransientModel):
     """Top-up (充值) or refund (退款) of one amount for each selected cardholder."""
 
     _name = "canteen.topup.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
     _description = "Top-up or Refund"
 
     mode = fields.Selection([("topup", "Top-up"), ("refund", "Refund")], required=True, default="topup")
@@ -27,7 +28,7 @@ class CanteenTopupWizard(models.TransientModel):
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
         if self.env.context.get("active_model") == "hr.employee" and "employee_ids" in fields_list:
-            values["employee_ids"] = [(6, 0, self.env.context.get("active_ids", []))]
+            values["employee_ids"] = [Command.set(self.env.context.get("active_ids", []))]
         return values
 
     @api.onchange("mode")
@@ -37,18 +38,15 @@ class CanteenTopupWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
+        check_caller(self.env, OPERATOR, self.employee_ids.company_id)
+        return self.sudo()._confirm()
+
+    def _confirm(self):
         if self.mode == "refund" and self.wallet_kind != "cash":
             raise UserError(
                 self.env._("Only the cash wallet is refunded; subsidies are withdrawn, not paid out.")
             )
-        if self.payment_journal_id and self.employee_ids.company_id != self.payment_journal_id.company_id:
-            raise UserError(
-                self.env._(
-                    "Journal %(journal)s belongs to another company than some cardholders.",
-                    journal=self.payment_journal_id.display_name,
-                )
-            )
-        amount = Decimal(str(self.amount))
+        amount = self.env["canteen.ledger"]._amount(self.amount)
         ledger = self.env["canteen.ledger"]
         if self.mode == "topup":
 
