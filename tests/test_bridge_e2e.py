@@ -260,22 +260,30 @@ def test_same_request_twice_and_concurrently_twice(bridge, site, holders, odoo_r
 
 def test_dedup_window_across_two_terminals(bridge, odoo_registry):
     with environment(odoo_registry) as env:
-        other = SIMULATOR.provision(env, dedup_window=60, terminals=2, cardholders=2)
-    first_terminal, second_terminal = (bridge.client(t) for t in other["terminals"])
+        other = SIMULATOR.provision(
+            env, dedup_window=60, terminals=3, cardholders=2, modes=("fixed", "fixed", "free")
+        )
+    first_terminal, second_terminal, till = (bridge.client(t) for t in other["terminals"])
     holder = other["cardholders"][0]
-    first = first_terminal.charge(card(holder), "6.00")[1]
-    second = second_terminal.charge({"type": "face", "value": holder["face"]}, "6.00")[1]
-    assert first["charged"] == "6.00" and not first["deduplicated"]
+    first = first_terminal.charge(card(holder))[1]
+    second = second_terminal.charge({"type": "face", "value": holder["face"]})[1]
+    assert first["charged"] == "12.00" and not first["deduplicated"]
     assert second["status"] == "approved" and second["deduplicated"] is True and second["charged"] == "0.00"
     assert second["original_transaction_id"] == first["transaction_id"]
-    assert second["balances"]["cash"] == "94.00"
+    assert second["balances"]["cash"] == "88.00"
+    # Dedup is for automatic terminals: an amount typed at a till is charged, whenever it comes.
+    typed = till.charge(card(holder), "6.00")[1]
+    assert typed["charged"] == "6.00" and not typed["deduplicated"]
+    assert typed["balances"]["cash"] == "82.00"
 
 
 def test_offline_upload_duplicates_overdraft_and_after_loss(bridge, site, holders, odoo_registry):
     client = bridge.client(site["terminals"][0])
-    rich, poor, loser = holders.take(), holders.take(), holders.take()
-    earlier = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)).isoformat()
+    rich, poor, loser, leaver = holders.take(), holders.take(), holders.take(), holders.take()
+    now = datetime.datetime.now(datetime.UTC)
+    earlier = (now - datetime.timedelta(minutes=30)).isoformat()
     with environment(odoo_registry) as env:
+        env["hr.employee"].browse(leaver["employee_id"])._canteen_cancel(card_cost=0)
         env["hr.employee"].browse(loser["employee_id"]).current_card_id.action_report_loss()
         env.cr.execute(
             "UPDATE canteen_card SET lost_at = now() AT TIME ZONE 'UTC' - interval '1 hour' "
@@ -293,6 +301,19 @@ def test_offline_upload_duplicates_overdraft_and_after_loss(bridge, site, holder
             "amount": "5.00",
             "occurred_at": earlier,
         },
+        {
+            "seq": 9005,
+            "identity": card(rich),
+            "amount": "1.00",
+            "occurred_at": (now - datetime.timedelta(days=8)).isoformat(),
+        },
+        {
+            "seq": 9006,
+            "identity": card(rich),
+            "amount": "1.00",
+            "occurred_at": (now + datetime.timedelta(hours=1)).isoformat(),
+        },
+        {"seq": 9007, "identity": card(leaver), "amount": "7.00", "occurred_at": earlier},
     ]
     status, answer = client.offline(records)
     assert status == 200, answer
@@ -301,6 +322,12 @@ def test_offline_upload_duplicates_overdraft_and_after_loss(bridge, site, holder
     assert results[9002]["status"] == "accepted" and results[9002]["overdraft"] is True
     assert results[9003]["status"] == "accepted" and results[9003]["after_loss"] is True
     assert results[9004]["status"] == "rejected" and results[9004]["reason"] == "unknown_identity"
+    assert [results[seq]["reason"] for seq in (9005, 9006)] == ["invalid_time", "invalid_time"]
+    assert results[9007]["status"] == "accepted" and results[9007]["exception"] is True
+    with environment(odoo_registry) as env:
+        queued = env["canteen.transaction"].search([("name", "=", results[9007]["transaction_id"])])
+        assert (queued.status, queued.exception_state, queued.charged) == ("exception", "open", 0)
+        assert env["hr.employee"].browse(leaver["employee_id"]).cash_balance == 0
     status, again = client.offline(records[:2])
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
     assert client.balance(card(poor))[1]["balances"]["cash"] == "-50.00"
@@ -395,6 +422,7 @@ def test_a_thousand_bad_requests_change_nothing(bridge, site, odoo_registry, hol
                 {"identity": {"type": "card", "value": ""}},
                 {"occurred_at": "yesterday"},
                 {"occurred_at": "2026-11-21T12:00:00"},
+                {"occurred_at": "2030-01-01T12:00:00+08:00"},
             )
         ],
     ]

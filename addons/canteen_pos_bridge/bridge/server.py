@@ -538,7 +538,7 @@ class Bridge:
                 status = (
                     "duplicate"
                     if answer.get("replayed")
-                    else ("accepted" if answer.get("status") == "approved" else "rejected")
+                    else ("accepted" if answer.get("status") in ("approved", "exception") else "rejected")
                 )
                 results.append(
                     {
@@ -547,6 +547,7 @@ class Bridge:
                         "transaction_id": answer.get("transaction_id"),
                         "overdraft": bool(answer.get("overdraft")),
                         "after_loss": bool(answer.get("after_loss")),
+                        "exception": answer.get("status") == "exception",
                         "reason": answer.get("reason"),
                     }
                 )

@@ -32,9 +32,28 @@ class CanteenTerminal(models.Model):
         string="Serial Number", required=True, copy=False, help="The device's serial number, unique."
     )
     kind = fields.Selection(
-        [("card", "Card reader"), ("face", "Face terminal"), ("kiosk", "Self-service kiosk")],
+        [
+            ("card", "Card reader"),
+            ("face", "Face terminal"),
+            ("kiosk", "Self-service kiosk"),
+            ("cashier", "Backend cashier"),
+        ],
         required=True,
         default="card",
+        help="Backend cashier: the virtual terminal of one user at one device, made by the cashier "
+        "wizard so that its charges have their own sequence numbers; the bridge refuses it.",
+    )
+    cashier_user_id = fields.Many2one(
+        "res.users",
+        string="Cashier",
+        readonly=True,
+        help="The user whose backend charges this terminal records.",
+    )
+    device_id = fields.Many2one(
+        "canteen.terminal",
+        string="Charges For",
+        readonly=True,
+        help="The device whose merchant, mode and rules the cashier's charges use.",
     )
     mode = fields.Selection(MODE_SELECTION, required=True, default="free", tracking=True)
     company_id = fields.Many2one(
@@ -69,17 +88,36 @@ class CanteenTerminal(models.Model):
     failure_ids = fields.One2many("canteen.terminal.failure", "terminal_id", string="Failures")
 
     _sql_constraints = [
-        (
-            "number_company_uniq",
-            "unique (company_id, number)",
-            "A terminal number must be unique per company.",
-        ),
         ("serial_uniq", "unique (serial)", "A terminal serial number must be unique."),
     ]
 
-    @api.constrains("number")
+    def init(self):
+        # Device numbers are unique per company; a cashier's virtual terminal borrows its device's.
+        self.env.cr.execute(
+            "ALTER TABLE canteen_terminal DROP CONSTRAINT IF EXISTS canteen_terminal_number_company_uniq"
+        )
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS canteen_terminal_device_number_uniq "
+            "ON canteen_terminal (company_id, number) WHERE kind != 'cashier'"
+        )
+
+    @api.constrains("number", "company_id", "kind")
     def _check_number(self):
-        for terminal in self:
+        for terminal in self.filtered(lambda t: t.kind != "cashier"):
+            if self.sudo().search_count(
+                [
+                    ("id", "!=", terminal.id),
+                    ("company_id", "=", terminal.company_id.id),
+                    ("number", "=", terminal.number),
+                    ("kind", "!=", "cashier"),
+                ]
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "A terminal number must be unique per company: %(number)s is taken.",
+                        number=terminal.number,
+                    )
+                )
             if not 1 <= terminal.number <= 999:
                 raise ValidationError(
                     self.env._("Terminal number %(number)s is outside 1 to 999.", number=terminal.number)
@@ -103,6 +141,28 @@ class CanteenTerminal(models.Model):
     @api.model
     def _new_secret(self):
         return secrets.token_hex(32)
+
+    def _cashier_terminal(self, user):
+        """The virtual terminal of `user` charging at this device (made on first use): backend
+        charges get their own idempotency space, never a device's sequence numbers."""
+        self.ensure_one()
+        serial = f"CASHIER-{self.id}-{user.id}"
+        Terminal = self.sudo().with_context(active_test=False)
+        terminal = Terminal.search([("serial", "=", serial)], limit=1)
+        return terminal or Terminal.create(
+            {
+                "name": self.env._("%(user)s at %(device)s", user=user.name, device=self.name),
+                "number": self.number,
+                "serial": serial,
+                "kind": "cashier",
+                "mode": self.mode,
+                "company_id": self.company_id.id,
+                "merchant_id": self.merchant_id.id,
+                "enabled": False,
+                "cashier_user_id": user.id,
+                "device_id": self.id,
+            }
+        )
 
     def action_show_secret(self):
         """Show the secret generated at registration, once."""

@@ -19,6 +19,7 @@ class CanteenTerminalCommand(models.Model):
     """A command queued for one terminal; its id is the terminal's long-poll cursor."""
 
     _name = "canteen.terminal.command"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Terminal Command"
     _order = "id"
 

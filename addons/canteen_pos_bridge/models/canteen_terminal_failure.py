@@ -5,6 +5,7 @@ class CanteenTerminalFailure(models.Model):
     """What a terminal reported it could not do (a command it failed), for the terminal's log."""
 
     _name = "canteen.terminal.failure"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Terminal Failure"
     _order = "id desc"
 

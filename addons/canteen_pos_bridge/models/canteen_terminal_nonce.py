@@ -10,6 +10,7 @@ class CanteenTerminalNonce(models.Model):
     """Nonces seen in the last 10 minutes, shared by every bridge process (replay protection)."""
 
     _name = "canteen.terminal.nonce"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Terminal Request Nonce"
     _log_access = False
 

@@ -1,3 +1,4 @@
 from . import test_cashier_and_terminal_admin
 from . import test_list_change_delivery
 from . import test_terminal
+from . import test_charge_rules

@@ -36,10 +36,20 @@ class TestCashierAndTerminalAdmin(CanteenCardCase):
         wizard = self.cashier(self.alice, 12.5)
         self.assertIn("12.50", wizard.result)
         self.assertEqual(self.balances(self.alice), (17.5, 0.0))
-        transaction = self.env["canteen.transaction"].search([("terminal_id", "=", self.terminal.id)])
+        # Recorded on the cashier's own virtual terminal of the device, never on the device.
+        virtual = (
+            self.env["canteen.terminal"]
+            .with_context(active_test=False)
+            .search([("device_id", "=", self.terminal.id), ("cashier_user_id", "=", self.env.uid)])
+        )
+        self.assertEqual(
+            (virtual.kind, virtual.enabled, virtual.merchant_id), ("cashier", False, self.merchant)
+        )
+        self.assertFalse(self.env["canteen.transaction"].search([("terminal_id", "=", self.terminal.id)]))
+        transaction = self.env["canteen.transaction"].search([("terminal_id", "=", virtual.id)])
         self.assertEqual((transaction.status, transaction.charged), ("approved", 12.5))
         entry = self.env["canteen.ledger.entry"].search([("transaction_ref", "=", transaction.name)])
-        self.assertEqual((entry.terminal_id, entry.merchant_id), (self.terminal, self.merchant))
+        self.assertEqual((entry.terminal_id, entry.merchant_id), (virtual, self.merchant))
 
     def test_cashier_declines_with_the_reason(self):
         self.topup(self.bob, 5)

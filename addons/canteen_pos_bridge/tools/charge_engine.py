@@ -10,7 +10,7 @@ decide each in Python, then write them all with the unit's closing (COMMIT on th
 import contextlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg2.errors
@@ -23,6 +23,11 @@ from . import charge_sql
 
 IDENTITY_TYPES = ("card", "face", "employee", "qr")
 STATE_REASONS = {"lost": "card_lost", "cancelled": "card_cancelled", "replaced": "card_cancelled"}
+# Automatic terminals charge whoever they see: only they deduplicate (a face recognised twice).
+AUTO_MODES = ("fixed", "count")
+# An online charge's occurred_at may differ from the server clock by this much (as the
+# X-Canteen-Timestamp header); an offline record may not be later than now plus this.
+CLOCK_WINDOW = timedelta(seconds=300)
 
 
 class BadRequest(Exception):
@@ -33,6 +38,11 @@ class Decline(Exception):
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
+
+
+class Exceptional(Decline):
+    """An offline record that cannot be charged as it is (its card was cancelled and the wallet
+    refunded): accepted from the terminal, recorded for a card manager to decide (异常处理)."""
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Terminal:
     fixed_amount: Decimal
     timezone: str
     dedup_window: int
+    offline_max_days: int  # how old an offline record may be
     meal_periods: list  # [(kind, hour_from, hour_to)] of the merchant
     fixed_amounts: dict  # {meal kind: Decimal} in fixed-amount mode
     menu_prices: dict  # {product code: Decimal} of the merchant's active menu items
@@ -59,7 +70,7 @@ TERMINAL_QUERY = """
     SELECT t.id, t.serial, t.secret, t.enabled AND t.active, t.company_id, c.parent_path,
            t.merchant_id, t.mode,
            COALESCE(t.fixed_amount, 0)::text, COALESCE(rc.tz, p.tz, 'Asia/Shanghai'),
-           COALESCE(c.canteen_dedup_window, 60),
+           COALESCE(c.canteen_dedup_window, 60), COALESCE(c.canteen_offline_max_days, 7),
            (SELECT json_agg(json_build_array(m.kind, m.hour_from, m.hour_to))
               FROM canteen_meal_period m WHERE m.merchant_id = t.merchant_id),
            (SELECT json_object_agg(f.meal_kind, f.amount::text)
@@ -79,12 +90,13 @@ def load_terminal(cr, serial):
     row = cr.fetchone()
     if not row:
         return None
-    *head, fixed_amount, timezone, dedup_window, periods, fixed_amounts, prices = row
+    *head, fixed_amount, timezone, dedup_window, offline_max_days, periods, fixed_amounts, prices = row
     return Terminal(
         *head,
         Decimal(fixed_amount),
         timezone,
         dedup_window,
+        offline_max_days,
         [tuple(period) for period in _json(periods) or ()],
         {kind: Decimal(amount) for kind, amount in (_json(fixed_amounts) or {}).items()},
         {code: Decimal(price) for code, price in (_json(prices) or {}).items()},
@@ -242,12 +254,18 @@ class Charge:
         self.seq = parse_seq(request.get("seq"))
         self.identity = parse_identity(request.get("identity"))
         self.occurred = parse_time(request.get("occurred_at"))
+        self.received = datetime.now(UTC).replace(tzinfo=None)
+        if not offline and abs(self.occurred - self.received) > CLOCK_WINDOW:
+            raise BadRequest("occurred_at is more than 300 s from the server clock")
+        # An online charge happens now, at the server's time (the terminal's occurred_at is kept
+        # for information); an offline record when the terminal says, within bounds (_check_time).
+        self.moment = self.occurred if offline else self.received
         items = request.get("items") if terminal.mode == "menu" else None
         self.quantities = menu_quantities(items) if items is not None else None
         self.amount = parse_amount(
             request.get("amount"), required=terminal.mode == "free" and not self.quantities
         )
-        self.local = local_moment(terminal, self.occurred)
+        self.local = local_moment(terminal, self.moment)
         self.meal = meal_kind(terminal, self.local)
         self.answer = None  # set by decide(), or by a replay
         self.values = None  # the transaction record, when this charge writes one
@@ -269,7 +287,9 @@ class Charge:
             "seq": self.seq,
             "meal": self.meal or None,
             "day": self.local.date(),
-            "window": 0 if self.offline else self.terminal.dedup_window,
+            "window": self.terminal.dedup_window
+            if not self.offline and self.terminal.mode in AUTO_MODES
+            else 0,
         }
 
     def decide(self, row):
@@ -298,18 +318,22 @@ class Charge:
             "meal_kind": self.meal or None,
             "employee_id": row["employee_id"],
             "card_id": row["card_id"],
-            "company_id": None,
+            "company_id": self.terminal.company_id,
             "amount_requested": self.amount,
             "charged": None,
             "discount": None,
+            "exception_state": None,
         }
         self.answer = {"seq": self.seq, "transaction_id": name, "replayed": False}
         try:
             self.answer.update(self._decide(row))
         except Decline as decline:
             self.posting = None
-            self.answer.update(status="declined", reason=decline.reason, charged="0.00", discount="0.00")
-            self.values.update(status="declined", reason=decline.reason)
+            status = "exception" if isinstance(decline, Exceptional) else "declined"
+            self.answer.update(status=status, reason=decline.reason, charged="0.00", discount="0.00")
+            self.values.update(status=status, reason=decline.reason)
+            if status == "exception":
+                self.values.update(exception_state="open", charged=ZERO, discount=ZERO)
         except BadRequest as error:
             self.error, self.values, self.posting = error, None, None
             return
@@ -320,11 +344,12 @@ class Charge:
         terminal, offline, values = self.terminal, self.offline, self.values
         if not terminal.merchant_id:
             raise Decline("not_allowed_here")
-        if row["employee_id"] is None:
+        if row["employee_id"] is None or (row["matches"] or 0) > 1:
             raise Decline("unknown_identity")
-        after_loss = self._check_card(row)
         account = row["account"]
         values["company_id"] = account.company_id
+        self._check_time()
+        after_loss = self._check_card(row)
         if account.cardholder_state != "active" and not offline:
             raise Decline("card_cancelled")
         holder = {"name": row["name"], "employee_no": row["employee_no"]}
@@ -354,14 +379,26 @@ class Charge:
             balances, holder, charged, discount, kind, overdraft=overdraft, after_loss=after_loss
         )
 
+    def _check_time(self):
+        """An offline record is at most the company's days old and never in the future."""
+        if not self.offline:
+            return
+        oldest = self.received - timedelta(days=self.terminal.offline_max_days)
+        if not oldest <= self.occurred <= self.received + CLOCK_WINDOW:
+            raise Decline("invalid_time")
+
     def _check_card(self, row):
         """Whether an offline record is after the card's loss; Decline for a card that may not
-        pay online."""
+        pay online; Exceptional for an offline record of a cancelled card."""
         if not self.offline:
             check_card_state(row["card_id"], row["state"], row["expiry_date"], self.local.date())
             return False
         if not row["card_id"]:
             raise Decline("unknown_identity")
+        if row["state"] == "cancelled":
+            # Its wallet was refunded at the cancellation: a card manager decides.
+            self.values["amount_requested"] = self._price(self.meal or None, row)[0]
+            raise Exceptional("card_cancelled")
         # Money already spent: a record of a card lost before it is accepted and flagged.
         return bool(
             row["state"] in ("lost", "cancelled", "replaced")
@@ -374,7 +411,7 @@ class Charge:
             "terminal_id": self.terminal.id,
             "card_id": row["card_id"],
             "transaction_ref": name,
-            "date": self.occurred,
+            "date": self.moment,
         }
 
     def _price(self, kind, row):
@@ -508,7 +545,9 @@ def balance(tx, terminal, identity):
     row = tx.execute((charge_sql.BALANCE, params)).fetchone()
     if not row:
         return None
-    card_id, state, expiry_date, name, employee_no, wallets = row
+    card_id, state, expiry_date, name, employee_no, matches, wallets = row
+    if (matches or 0) > 1:
+        return None
     balances = dict.fromkeys(ledger_core.WALLET_KINDS, "0.00")
     balances.update({kind: money(Decimal(amount)) for kind, amount in (_json(wallets) or {}).items()})
     card_status = state if card_id else "none"

@@ -14,9 +14,10 @@ BATCH = """
                                %(day)s::date[], %(window)s::int[])
                         WITH ORDINALITY AS q(kind, value, path, terminal, seq, meal, day, dedup, i))
 """
-# A cardholder by one of their columns, among the companies of the terminal's subtree.
+# A cardholder by one of their columns, among the companies of the terminal's subtree, with
+# the number of people the value names there (more than one: ambiguous, declined).
 HOLDER_BY = """
-            (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date
+            (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date, COUNT(*) OVER () AS matches
                FROM hr_employee e
                LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
               WHERE q.kind = '{kind}' AND e.{column} = q.value AND e.active
@@ -24,11 +25,13 @@ HOLDER_BY = """
               LIMIT 1)"""
 # The cardholder each identity names, among the terminal's company and its branches: a card
 # UID (a dead card may share it: the live one, then the newest, wins), an employee number or
-# a face id. Only the branch of the identity's kind runs.
+# a face id. Only the branch of the identity's kind runs. `matches` counts the live cards (or
+# the people) the value names in the subtree: more than one is ambiguous.
 PERSON = f"""
     person AS (
         SELECT q.i, found.* FROM q CROSS JOIN LATERAL (
-            (SELECT c.employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date
+            (SELECT c.employee_id, c.id AS card_id, c.state, c.lost_at, c.expiry_date,
+                    COUNT(*) FILTER (WHERE c.state IN ('active', 'lost')) OVER () AS matches
                FROM canteen_card c
               WHERE q.kind IN ('card', 'qr') AND c.uid = q.value
                 AND (q.kind = 'card' OR c.kind = 'virtual')
@@ -51,12 +54,15 @@ READ = f"""
            (SELECT response FROM canteen_transaction
              WHERE terminal_id = q.terminal AND seq = q.seq) AS previous,
            nextval('canteen_transaction_id_seq') AS tx_id, to_char(now(), 'YYYYMMDD') AS tx_day,
-           p.employee_id, p.card_id, p.state, p.lost_at, p.expiry_date, h.name, h.employee_no,
+           p.employee_id, p.card_id, p.state, p.lost_at, p.expiry_date, p.matches, h.name, h.employee_no,
            CASE WHEN q.dedup > 0 THEN
                (SELECT json_build_array(d.id, d.name) FROM canteen_transaction d
+                  JOIN canteen_terminal dt ON dt.id = d.terminal_id
                  WHERE d.employee_id = p.employee_id AND d.status = 'approved'
                    AND NOT d.deduplicated AND NOT d.offline AND d.business_date >= q.day - 1
                    AND d.create_date > (now() AT TIME ZONE 'UTC') - make_interval(secs => q.dedup)
+                   AND dt.mode IN ('fixed', 'count') AND dt.kind != 'cashier'
+                   AND dt.merchant_id = (SELECT t.merchant_id FROM canteen_terminal t WHERE t.id = q.terminal)
                  ORDER BY d.id DESC LIMIT 1)
            END AS recent,
            (SELECT json_build_array(r.allowed, COALESCE(r.count_limit, 0), COALESCE(r.amount_limit, 0)::text,
@@ -80,7 +86,7 @@ READ = f"""
 # What a balance request reads: the same person lookup, for one identity.
 BALANCE = f"""
     WITH {BATCH}, {PERSON}
-    SELECT p.card_id, p.state, p.expiry_date, h.name, h.employee_no,
+    SELECT p.card_id, p.state, p.expiry_date, h.name, h.employee_no, p.matches,
            (SELECT json_object_agg(w.kind, w.balance::text)
               FROM canteen_wallet w WHERE w.employee_id = p.employee_id)
       FROM person p JOIN hr_employee h ON h.id = p.employee_id
@@ -121,6 +127,7 @@ TRANSACTION_TYPES = {
     "amount_requested": "numeric",
     "charged": "numeric",
     "discount": "numeric",
+    "exception_state": "varchar",
     "response": "text",  # JSON: no array of text is cast to jsonb[] implicitly, so cast below
 }
 TRANSACTIONS = f"""

@@ -1,13 +1,13 @@
+import dataclasses
 from datetime import UTC, datetime
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.canteen_card.tools.access import OPERATOR, check_caller
+
 from ..tools import charge_engine
 from ..tools.sql_unit import Unit
-
-# Cashier charges use their own range of sequence numbers, far above what devices use.
-CASHIER_SEQ_BASE = 1_500_000_000
 
 
 class CanteenCashierWizard(models.TransientModel):
@@ -15,10 +15,15 @@ class CanteenCashierWizard(models.TransientModel):
     bridge uses (the same charge engine on Odoo's cursor)."""
 
     _name = "canteen.cashier.wizard"
+    _inherit = ["canteen.amount.input.mixin"]
     _description = "Cashier Charge"
 
     terminal_id = fields.Many2one(
-        "canteen.terminal", required=True, domain="[('enabled', '=', True), ('merchant_id', '!=', False)]"
+        "canteen.terminal",
+        required=True,
+        domain="[('enabled', '=', True), ('merchant_id', '!=', False), ('kind', '!=', 'cashier')]",
+        help="The device whose merchant, mode and rules apply. The charge is recorded on your own "
+        "virtual cashier terminal of that device, with its own sequence numbers.",
     )
     employee_no = fields.Char(string="Employee Number", required=True)
     currency_id = fields.Many2one(related="terminal_id.currency_id")
@@ -27,12 +32,22 @@ class CanteenCashierWizard(models.TransientModel):
 
     @api.model
     def _next_seq(self):
-        return CASHIER_SEQ_BASE + int(self.env["ir.sequence"].next_by_code("canteen.cashier.seq"))
+        return int(self.env["ir.sequence"].sudo().next_by_code("canteen.cashier.seq"))
 
     def action_charge(self):
         self.ensure_one()
+        check_caller(self.env, OPERATOR, self.terminal_id.company_id)
+        device = self.terminal_id.sudo()
+        if device.kind == "cashier" or not device.enabled:
+            raise UserError(self.env._("Choose an enabled device terminal."))
+        virtual = device._cashier_terminal(self.env.user)
         self.env.flush_all()
-        terminal = charge_engine.load_terminal(self.env.cr, self.terminal_id.serial)
+        terminal = dataclasses.replace(
+            charge_engine.load_terminal(self.env.cr, device.serial),
+            id=virtual.id,
+            serial=virtual.serial,
+            dedup_window=0,  # a cashier-entered charge is never deduplicated away
+        )
         request = {
             "seq": self._next_seq(),
             "identity": {"type": "employee", "value": self.employee_no},
