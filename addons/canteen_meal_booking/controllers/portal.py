@@ -1,0 +1,157 @@
+from datetime import timedelta
+
+from werkzeug.exceptions import NotFound
+
+from odoo import fields, http
+from odoo.exceptions import AccessError, UserError
+from odoo.http import request
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+
+
+class CanteenPortal(CustomerPortal):
+    """/my/canteen for cardholders, /my/canteen/manage for canteen managers. Every record is
+    looked up from the logged-in user on the server; ids from the URL only select among them."""
+
+    # helpers -------------------------------------------------------------------------------
+    def _canteen_employee(self):
+        return request.env["canteen.booking"]._canteen_portal_employee()
+
+    def _canteen_managed(self):
+        Canteen = request.env["canteen.canteen"]
+        return Canteen.sudo().search(Canteen._canteen_managed_domain())
+
+    def _canteen_flash(self, kind, text):
+        request.session["canteen_flash"] = {"kind": kind, "text": text}
+
+    @staticmethod
+    def _canteen_date(value, default):
+        try:
+            return fields.Date.to_date(value) if value else default
+        except ValueError:
+            return default
+
+    def _prepare_portal_layout_values(self):
+        values = super()._prepare_portal_layout_values()
+        if not request.env.user._is_public():
+            values["canteen_is_cardholder"] = bool(self._canteen_employee())
+            values["canteen_is_manager"] = bool(self._canteen_managed())
+        return values
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "canteen_booking_count" in counters:
+            employee = self._canteen_employee()
+            values["canteen_booking_count"] = (
+                request.env["canteen.booking"]
+                .sudo()
+                .search_count(
+                    [
+                        ("employee_id", "=", employee.id),
+                        ("state", "=", "booked"),
+                        ("date", ">=", fields.Date.context_today(employee)),
+                    ]
+                )
+                if employee
+                else 0
+            )
+        return values
+
+    # cardholders ---------------------------------------------------------------------------
+    @http.route(["/my/canteen"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_my_canteen(self, week=None, canteen_id=None, **kw):
+        employee = self._canteen_employee()
+        if not employee:
+            raise NotFound()
+        values = self._prepare_portal_layout_values()
+        today = fields.Date.context_today(employee)
+        start = self._canteen_date(week, today)
+        start -= timedelta(days=start.weekday())
+        values.update(
+            request.env["canteen.booking"]._canteen_portal_page(employee, start, canteen_id),
+            page_name="canteen",
+            today=today,
+            flash=request.session.pop("canteen_flash", None),
+        )
+        return request.render("canteen_meal_booking.portal_my_canteen", values)
+
+    @http.route(["/my/canteen/book"], type="http", auth="user", website=True, methods=["POST"])
+    def portal_canteen_book(self, canteen_id=None, date=None, meal_kind=None, week=None, **kw):
+        Booking = request.env["canteen.booking"]
+        try:
+            if meal_kind == "all":
+                Booking.book_whole_day(int(canteen_id), date)
+            else:
+                dish_ids = [int(v) for v in request.httprequest.form.getlist("menu_line_ids") if v.isdigit()]
+                Booking.book(int(canteen_id), date, meal_kind, menu_line_ids=dish_ids or None)
+            self._canteen_flash("success", request.env._("Booked."))
+        except (UserError, AccessError, ValueError, TypeError) as error:
+            self._canteen_flash("danger", str(error.args[0]) if error.args else request.env._("Refused."))
+        return request.redirect(f"/my/canteen?week={week or date or ''}&canteen_id={canteen_id or ''}")
+
+    @http.route(["/my/canteen/booking/<int:booking_id>/cancel"], type="http", auth="user", website=True, methods=["POST"])
+    def portal_canteen_cancel(self, booking_id, **kw):
+        booking = request.env["canteen.booking"].search([("id", "=", booking_id)])
+        employee = self._canteen_employee()
+        # Only one's own booking: another person's id is "not found", whatever a manager may do.
+        if not booking or not employee or booking.sudo().employee_id != employee:
+            raise NotFound()
+        try:
+            booking.action_cancel()
+            self._canteen_flash("success", request.env._("Booking cancelled."))
+        except (UserError, AccessError) as error:
+            self._canteen_flash("danger", str(error.args[0]))
+        return request.redirect(f"/my/canteen?week={booking.sudo().date}&canteen_id={booking.sudo().canteen_id.id}")
+
+    # canteen managers ----------------------------------------------------------------------
+    @http.route(["/my/canteen/manage"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_canteen_manage(self, **kw):
+        canteens = self._canteen_managed()
+        if not canteens:
+            raise NotFound()
+        if len(canteens) == 1:
+            return request.redirect(f"/my/canteen/manage/{canteens.id}")
+        values = self._prepare_portal_layout_values()
+        values.update(page_name="canteen_manage", canteens=canteens)
+        return request.render("canteen_meal_booking.portal_canteen_manage_list", values)
+
+    def _canteen_check_managed(self, canteen_id):
+        canteen = request.env["canteen.canteen"].sudo().browse(canteen_id).exists()
+        if not canteen or not canteen._canteen_is_managed_by(request.env.user):
+            raise NotFound()
+        return canteen
+
+    @http.route(["/my/canteen/manage/<int:canteen_id>"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_canteen_manage_canteen(self, canteen_id, date=None, **kw):
+        canteen = self._canteen_check_managed(canteen_id)
+        today = fields.Date.context_today(canteen)
+        day = self._canteen_date(date, today)
+        values = self._prepare_portal_layout_values()
+        values.update(
+            canteen._canteen_manager_page(day),
+            page_name="canteen_manage_canteen",
+            canteen=canteen,
+            many_canteens=len(self._canteen_managed()) > 1,
+            flash=request.session.pop("canteen_flash", None),
+        )
+        return request.render("canteen_meal_booking.portal_canteen_manage_canteen", values)
+
+    @http.route(
+        ["/my/canteen/manage/menu/<int:menu_id>/<any(publish,unpublish):action>"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["POST"],
+    )
+    def portal_canteen_menu_state(self, menu_id, action, **kw):
+        menu = request.env["canteen.menu"].sudo().browse(menu_id).exists()
+        if not menu:
+            raise NotFound()
+        self._canteen_check_managed(menu.canteen_id.id)
+        try:
+            # The model method checks the manager again, as the user (sudo keeps the user).
+            menu.action_publish() if action == "publish" else menu.action_unpublish()
+            self._canteen_flash("success", request.env._("Menu updated."))
+        except (UserError, AccessError) as error:
+            self._canteen_flash("danger", str(error.args[0]))
+        return request.redirect(f"/my/canteen/manage/{menu.canteen_id.id}?date={menu.date}")

@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.http import Request
+from odoo.tests import HttpCase, tagged
+
+from .common import CanteenBookingMixin
+
+
+@tagged("post_install", "-at_install")
+class TestCanteenPortal(CanteenBookingMixin, HttpCase):
+    """The portal as cardholders and canteen managers, trying other people's ids."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_canteen_data()
+        # Three days ahead: lunch is open (cut-off the day before at 20:00, opens 7 days ahead).
+        cls.day = fields.Date.today() + timedelta(days=3)
+        cls.menu = cls.env["canteen.menu"].create(
+            {
+                "canteen_id": cls.canteen.id,
+                "date": cls.day,
+                "meal_kind": "lunch",
+                "state": "published",
+                "line_ids": [(0, 0, {"dish_id": cls.dish_pork.id})],
+            }
+        )
+        cls.draft = cls.env["canteen.menu"].create(
+            {
+                "canteen_id": cls.canteen.id,
+                "date": cls.day,
+                "meal_kind": "dinner",
+                "line_ids": [(0, 0, {"dish_id": cls.dish_rice.id})],
+            }
+        )
+        cls.other_draft = cls.env["canteen.menu"].create(
+            {"canteen_id": cls.other_canteen.id, "date": cls.day, "meal_kind": "lunch"}
+        )
+        cls.bob_booking = cls.env["canteen.booking"].with_user(cls.bob_user).book(cls.canteen.id, cls.day, "lunch")
+        cls.canteen.manager_ids = cls.carol_user
+
+    def post(self, url, **data):
+        return self.url_open(url, data=dict(data, csrf_token=Request.csrf_token(self)), allow_redirects=False)
+
+    def week(self):
+        return str(self.day - timedelta(days=self.day.weekday()))
+
+    def test_cardholder_page_shows_own_data_only(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        home = self.url_open("/my/home")
+        self.assertIn("/my/canteen", home.text)
+        self.assertNotIn("/my/canteen/manage", home.text)
+        page = self.url_open(f"/my/canteen?week={self.week()}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Alice", page.text)
+        self.assertNotIn("Bob", page.text)
+        self.assertIn("Pork", page.text, "the published menu")
+        self.assertNotIn("Rice", page.text, "not the draft one")
+
+    def test_book_and_cancel_through_the_portal(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        response = self.post("/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="lunch")
+        self.assertEqual(response.status_code, 303)
+        booking = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id), ("state", "=", "booked")])
+        self.assertEqual((booking.date, booking.meal_kind), (self.day, "lunch"))
+        page = self.url_open(f"/my/canteen?week={self.week()}")
+        self.assertIn(f"/my/canteen/booking/{booking.id}/cancel", page.text)
+        self.post(f"/my/canteen/booking/{booking.id}/cancel")
+        self.assertEqual(booking.state, "cancelled")
+        # The whole day: every meal still open (breakfast, lunch, dinner).
+        self.post("/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="all")
+        booked = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id), ("state", "=", "booked")])
+        self.assertEqual(sorted(booked.mapped("meal_kind")), ["breakfast", "dinner", "lunch"])
+
+    def test_refusal_is_shown(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        self.post("/my/canteen/book", canteen_id=self.other_canteen.id, date=str(self.day), meal_kind="lunch")
+        page = self.url_open(f"/my/canteen?week={self.week()}")
+        self.assertIn("another company group", page.text)
+        self.assertFalse(self.env["canteen.booking"].search([("employee_id", "=", self.alice.id)]))
+
+    def test_other_peoples_ids_are_not_found(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        response = self.post(f"/my/canteen/booking/{self.bob_booking.id}/cancel")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.bob_booking.state, "booked")
+        # Booking for someone else by a crafted form is refused, nothing is booked for Bob.
+        self.post(
+            "/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="dinner", employee_id=self.bob.id
+        )
+        self.assertEqual(
+            self.env["canteen.booking"].search([("employee_id", "=", self.bob.id)]).mapped("meal_kind"), ["lunch"]
+        )
+        for url in ("/my/canteen/manage", f"/my/canteen/manage/{self.canteen.id}"):
+            self.assertEqual(self.url_open(url).status_code, 404, url)
+        self.assertEqual(self.post(f"/my/canteen/manage/menu/{self.draft.id}/publish").status_code, 404)
+        self.assertEqual(self.draft.state, "draft")
+
+    def test_anonymous_is_sent_to_login(self):
+        response = self.url_open("/my/canteen", allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("/web/login", response.headers["Location"])
+
+    def test_canteen_manager_pages(self):
+        self.authenticate("mb_mb003", "mb_mb003")  # Carol: a portal user among the canteen's managers
+        self.assertIn("/my/canteen/manage", self.url_open("/my/home").text)
+        page = self.url_open(f"/my/canteen/manage/{self.canteen.id}?date={self.day}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("o_canteen_booked_count", page.text)
+        self.assertNotIn("Bob", page.text, "counts only, no names or money")
+        self.post(f"/my/canteen/manage/menu/{self.draft.id}/publish")
+        self.assertEqual(self.draft.state, "published")
+        # Another canteen's page and menu: not found, nothing changed.
+        self.assertEqual(self.url_open(f"/my/canteen/manage/{self.other_canteen.id}").status_code, 404)
+        self.assertEqual(self.post(f"/my/canteen/manage/menu/{self.other_draft.id}/publish").status_code, 404)
+        self.assertEqual(self.other_draft.state, "draft")
+        self.assertEqual(self.url_open("/my/canteen/manage/999999").status_code, 404)
