@@ -10,6 +10,13 @@
     "external_dependencies": {"python": ["dlib", "face_recognition_models", "numpy", "PIL"]},
     "data": [
         "security/canteen_face_groups.xml",
+        "security/ir.model.access.csv",
+        "security/canteen_face_rules.xml",
+        "data/ir_cron_data.xml",
+        "views/canteen_face_views.xml",
+        "views/hr_employee_views.xml",
+        "views/res_config_settings_views.xml",
+        "wizard/canteen_face_wizard_views.xml",
         "views/canteen_face_menus.xml",
     ],
 }

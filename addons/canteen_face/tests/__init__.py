@@ -1,1 +1,3 @@
+from . import test_canteen_face
 from . import test_face_engine
+from . import test_face_match

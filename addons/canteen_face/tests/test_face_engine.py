@@ -1,29 +1,125 @@
+import io
 from pathlib import Path
+
+import numpy
+from PIL import Image, ImageOps
 
 from odoo.tests import BaseCase, tagged
 
 from odoo.addons.canteen_face.tools import face_engine
 
-# The shared test photos sit beside the project checkout: <root>/../shared/testdata/faces.
-FACES = Path(__file__).resolve().parents[4] / "shared" / "testdata" / "faces"
+from .common import encode, open_photo, photo
 
 
 @tagged("post_install", "-at_install")
 class TestFaceEngine(BaseCase):
-    def _faces_in(self, name):
-        path = FACES / name
-        if not path.exists():
-            self.skipTest(f"test photo {path} is not available")
-        return face_engine.detect_faces(face_engine.load_image(path.read_bytes()))
-
-    def test_model_files_present(self):
-        for kind, path in face_engine.model_paths().items():
+    def test_model_files_five_point_and_resnet_only(self):
+        paths = face_engine.model_paths()
+        self.assertEqual(set(paths), {"landmarks", "embedding"})
+        for kind, path in paths.items():
             self.assertTrue(Path(path).is_file(), f"{kind} model missing at {path}")
+        self.assertIn("5_face_landmarks", paths["landmarks"])
+        self.assertNotIn("68", Path(paths["landmarks"]).name)
 
-    def test_one_face_per_portrait(self):
-        for name in ("obama.jpg", "biden.jpg"):
-            with self.subTest(photo=name):
-                self.assertEqual(len(self._faces_in(name)), 1)
+    def test_models_loaded_once(self):
+        face_engine.warm_up()
+        self.assertIs(face_engine._encoder(), face_engine._encoder())
+        self.assertIs(face_engine._shape_predictor(), face_engine._shape_predictor())
+
+    def test_portrait_accepted_with_figures_and_unit_embedding(self):
+        analysis = face_engine.analyse(photo("obama.jpg"))
+        self.assertIsNone(analysis.reason, analysis.figures)
+        self.assertEqual(analysis.figures["faces"], 1)
+        self.assertGreater(analysis.figures["eye_distance"], 120)
+        self.assertLess(abs(analysis.figures["yaw"]), 10)
+        self.assertEqual(analysis.embedding.dtype, numpy.float32)
+        self.assertEqual(analysis.embedding.shape, (128,))
+        self.assertAlmostEqual(float(numpy.linalg.norm(analysis.embedding)), 1.0, places=5)
+        jpeg = face_engine.device_jpeg(
+            analysis.image, analysis.box, width=480, height=640, max_bytes=50 * 1024
+        )
+        self.assertLessEqual(len(jpeg), 50 * 1024)
+        with Image.open(io.BytesIO(jpeg)) as device:
+            self.assertEqual(device.format, "JPEG")
+            self.assertEqual(device.size, (480, 640))
+        smaller = face_engine.device_jpeg(
+            analysis.image, analysis.box, width=240, height=320, max_bytes=8 * 1024
+        )
+        self.assertLessEqual(len(smaller), 8 * 1024)
+        # The same photo as greyscale PNG, as PNG with transparency and as an EXIF-rotated JPEG
+        # (pixels stored turned, the orientation tag says how to show them) is the same face.
+        image = open_photo("obama.jpg").convert("RGB")
+        rgba = image.convert("RGBA")
+        rgba.paste((0, 0, 0, 0), (0, 0, 60, 60))
+        turned = image.transpose(Image.Transpose.ROTATE_90)
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90° clockwise to show": undoes the counter-clockwise turn
+        variants = {
+            "grey png": encode(image.convert("L"), "PNG"),
+            "alpha png": encode(rgba, "PNG"),
+            "exif rotated": encode(turned, "JPEG", exif=exif.tobytes()),
+        }
+        for name, data in variants.items():
+            with self.subTest(variant=name):
+                other = face_engine.analyse(data)
+                self.assertIsNone(other.reason, other.figures)
+                self.assertEqual(other.image.size, image.size)
+                distance = float(numpy.linalg.norm(other.embedding - analysis.embedding))
+                self.assertLess(distance, 0.2)
+        self.assertEqual(
+            ImageOps.exif_transpose(Image.open(io.BytesIO(variants["exif rotated"]))).size, image.size
+        )
 
     def test_two_faces_in_group_photo(self):
-        self.assertEqual(len(self._faces_in("two_people.jpg")), 2)
+        analysis = face_engine.analyse(photo("two_people.jpg"))
+        self.assertEqual(analysis.reason, "several_faces")
+        self.assertEqual(analysis.figures["faces"], 2)
+
+    def test_not_an_image(self):
+        for data in (b"", b"hello", b"\x89PNG\r\n\x1a\n broken", photo("obama.jpg")[:500]):
+            with self.subTest(data=data[:10]):
+                self.assertEqual(face_engine.analyse(data).reason, "not_image")
+
+    def test_low_resolution(self):
+        analysis = face_engine.analyse(encode(Image.new("RGB", (200, 300), "white")))
+        self.assertEqual(analysis.reason, "low_resolution")
+
+    def test_no_face(self):
+        noise = numpy.random.default_rng(1).integers(60, 200, (400, 400, 3), dtype=numpy.uint8)
+        self.assertEqual(face_engine.analyse(encode(Image.fromarray(noise))).reason, "no_face")
+        self.assertEqual(
+            face_engine.analyse(encode(Image.new("RGB", (400, 400), (5, 5, 5)))).reason, "too_dark"
+        )
+
+    def test_head_pose_from_five_landmarks(self):
+        # A frontal face: eyes level, nose base centred 0.55 eye-widths below the eye line.
+        frontal = [(150, 100), (120, 100), (50, 100), (80, 100), (100, 155)]
+        yaw, pitch, roll = face_engine.head_pose(frontal)
+        self.assertAlmostEqual(yaw, 0, delta=0.5)
+        self.assertAlmostEqual(pitch, 0, delta=0.5)
+        self.assertAlmostEqual(roll, 0, delta=0.5)
+        # Nose pushed sideways by half the eye width: turned far away.
+        turned = [*frontal[:4], (150, 155)]
+        self.assertGreater(abs(face_engine.head_pose(turned)[0]), 45)
+        # Nose base close to the eye line: head tilted back.
+        self.assertGreater(abs(face_engine.head_pose([*frontal[:4], (100, 110)])[1]), 30)
+        # The whole face rotated 30° in the picture: roll only.
+        angle = numpy.radians(30)
+        rotation = numpy.array([[numpy.cos(angle), -numpy.sin(angle)], [numpy.sin(angle), numpy.cos(angle)]])
+        rolled = [tuple(rotation @ numpy.array(p, dtype=float)) for p in frontal]
+        yaw, pitch, roll = face_engine.head_pose(rolled)
+        self.assertAlmostEqual(abs(roll), 30, delta=0.5)
+        self.assertAlmostEqual(yaw, 0, delta=0.5)
+        self.assertAlmostEqual(pitch, 0, delta=0.5)
+
+    def test_laplacian_variance(self):
+        flat = numpy.full((50, 50), 128, dtype=numpy.float32)
+        self.assertEqual(face_engine.laplacian_variance(flat), 0.0)
+        checker = (numpy.indices((50, 50)).sum(axis=0) % 2 * 255).astype(numpy.float32)
+        self.assertGreater(face_engine.laplacian_variance(checker), 10000)
+
+    def test_embedding_bytes_round_trip(self):
+        vector = face_engine.normalise(numpy.arange(1, 129, dtype=numpy.float64))
+        data = face_engine.embedding_to_bytes(vector)
+        self.assertEqual(len(data), 512)
+        numpy.testing.assert_array_equal(face_engine.embedding_from_bytes(data), vector)

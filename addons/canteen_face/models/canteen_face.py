@@ -1,0 +1,479 @@
+import base64
+import io
+import json
+from datetime import timedelta
+
+from PIL import Image
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..tools import face_engine, face_files, face_match
+from ..tools.access import CARD_MANAGER, ENROLERS, check_caller
+
+# Bridge processes LISTEN on this channel: {"op": "upsert"|"delete", "face_id", "employee_id",
+# "company_id"}; NOTIFY is delivered when the enrolling transaction commits.
+NOTIFY_CHANNEL = "canteen_face"
+# The enrolment photo kept on the record: upright, at most this many pixels on its longer side.
+STORED_PHOTO_SIDE = 1280
+
+STATE_SELECTION = [
+    ("valid", "Valid"),
+    ("rejected", "Rejected"),
+    ("replaced", "Replaced"),
+    ("withdrawn", "Withdrawn"),
+]
+REASON_SELECTION = [
+    ("not_image", "Not an image"),
+    ("low_resolution", "Resolution too low"),
+    ("no_face", "No face"),
+    ("several_faces", "Several faces"),
+    ("too_small", "Face too small"),
+    ("cut_off", "Face cut off"),
+    ("turned_away", "Head turned away"),
+    ("too_dark", "Too dark"),
+    ("too_bright", "Too bright"),
+    ("blurred", "Blurred"),
+]
+SOURCE_SELECTION = [("desk", "Card desk"), ("import", "Batch import"), ("command", "Import command")]
+# Photos and embeddings: card managers (and the person, through my_photo).
+PRIVATE = CARD_MANAGER
+
+
+class CanteenFace(models.Model):
+    _name = "canteen.face"
+    _description = "Cardholder Face"
+    _order = "enrolled_on desc, id desc"
+    _check_company_auto = True
+
+    employee_id = fields.Many2one(
+        "hr.employee",
+        string="Cardholder",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
+        help="The person whose face this is.",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        help="The cardholder's company at enrolment; its face terminals and its parents' get the face.",
+    )
+    employee_no = fields.Char(
+        string="Employee Number", readonly=True, help="The cardholder's employee number at enrolment."
+    )
+    state = fields.Selection(
+        STATE_SELECTION,
+        required=True,
+        readonly=True,
+        default="valid",
+        index=True,
+        help="Valid: the person's face; Rejected: refused by the quality checks; Replaced: a newer "
+        "enrolment took its place; Withdrawn: removed (resignation, or by a manager).",
+    )
+    is_current = fields.Boolean(
+        string="Current",
+        readonly=True,
+        index=True,
+        help="The face the terminals and identification use; one per cardholder at most.",
+    )
+    rejection_reason = fields.Selection(
+        REASON_SELECTION, readonly=True, help="The quality check that refused the photo."
+    )
+    rejection_message = fields.Char(
+        readonly=True, help="Why the photo was refused, with the figures measured."
+    )
+    source = fields.Selection(
+        SOURCE_SELECTION, required=True, readonly=True, default="desk", help="How the photo came in."
+    )
+    filename = fields.Char(readonly=True, help="Name of the uploaded file.")
+    enrolled_by_id = fields.Many2one("res.users", readonly=True, help="Who uploaded the photo.")
+    enrolled_on = fields.Datetime(readonly=True, index=True, help="When the photo was uploaded.")
+    ended_on = fields.Datetime(
+        string="Replaced or Withdrawn On", readonly=True, help="When the face stopped being current."
+    )
+    erased_on = fields.Datetime(
+        readonly=True, help="When the photo and embedding were erased after the retention period."
+    )
+    photo = fields.Binary(
+        attachment=True, readonly=True, groups=PRIVATE, help="The enrolment photo, upright."
+    )
+    # In the table, not the filestore: the bridge reads it with SQL (bytea holding base64).
+    device_photo = fields.Binary(
+        attachment=False,
+        readonly=True,
+        groups=PRIVATE,
+        help="The portrait JPEG sent to face terminals (cropped, resized, at most the size limit).",
+    )
+    face_box = fields.Char(
+        readonly=True,
+        help="The face in the stored photo: left,top,right,bottom pixels (to make device photos of "
+        "other sizes with tools/face_engine.device_jpeg).",
+    )
+    device_photo_size = fields.Integer(
+        string="Device Photo Bytes", readonly=True, help="Size of the device JPEG in bytes."
+    )
+    embedding = fields.Char(
+        readonly=True,
+        groups=PRIVATE,
+        help="The 128 float32 values of the unit-length dlib embedding, little-endian, base64.",
+    )
+    my_photo = fields.Binary(
+        string="Face Photo",
+        compute="_compute_my_photo",
+        help="The device photo, shown to card managers and to the person alone.",
+    )
+    image_width = fields.Integer(readonly=True, help="Photo width in pixels.")
+    image_height = fields.Integer(readonly=True, help="Photo height in pixels.")
+    face_count = fields.Integer(string="Faces Found", readonly=True, help="Faces the detector found.")
+    eye_distance = fields.Float(
+        string="Face Size (px)",
+        readonly=True,
+        digits=(6, 1),
+        help="Pixels between the outer corners of the eyes.",
+    )
+    sharpness = fields.Float(
+        readonly=True, digits=(8, 1), help="Variance of the Laplacian of the face scaled to 160 px."
+    )
+    brightness = fields.Float(readonly=True, digits=(5, 1), help="Mean grey level of the face, 0-255.")
+    yaw = fields.Float(string="Turn (°)", readonly=True, digits=(5, 1), help="Estimated left/right turn.")
+    pitch = fields.Float(string="Tilt (°)", readonly=True, digits=(5, 1), help="Estimated up/down tilt.")
+    roll = fields.Float(string="Roll (°)", readonly=True, digits=(5, 1), help="Tilt of the eye line.")
+
+    def init(self):
+        # One current face per cardholder, enforced by the database for concurrent enrolments.
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS canteen_face_one_current "
+            "ON canteen_face (employee_id) WHERE is_current"
+        )
+
+    @api.depends("employee_id", "enrolled_on")
+    def _compute_display_name(self):
+        for face in self:
+            when = fields.Date.to_string(face.enrolled_on) if face.enrolled_on else ""
+            face.display_name = f"{face.employee_id.sudo().name} {when}".strip()
+
+    @api.depends_context("uid")
+    def _compute_my_photo(self):
+        manager = self.env.user.has_group(PRIVATE)
+        for face in self:
+            mine = face.employee_id.sudo().user_id == self.env.user
+            face.my_photo = face.sudo().device_photo if (manager or mine) else False
+
+    # CRUD: read-only to users, whatever their access lines and context ---------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            self._refuse("create")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._refuse("write")
+        return super().write(vals)
+
+    def unlink(self):
+        if not self.env.su:
+            self._refuse("unlink")
+        return super().unlink()
+
+    def _refuse(self, operation):
+        raise AccessError(
+            self.env._(
+                "Faces change only through enrolment, withdrawal and resignation (%(operation)s refused).",
+                operation=operation,
+            )
+        )
+
+    # Enrolment ---------------------------------------------------------------------------
+    @api.model
+    def _enrol(self, employee, data, filename=False, source="desk"):
+        """Check a photo and record it as the person's face, or as a refused enrolment.
+
+        A valid photo replaces the person's current face (the terminals are told through the
+        bridge's channel); a refused one is kept with its reason and leaves the current face
+        alone. A face operator or card manager of the person's company only.
+        """
+        employee.ensure_one()
+        check_caller(self.env, ENROLERS, employee.sudo().company_id)
+        employee = employee.sudo()
+        if employee.cardholder_state != "active" or not employee.active:
+            raise UserError(
+                self.env._(
+                    "%(name)s has resigned or is archived: no face can be enrolled.", name=employee.name
+                )
+            )
+        company = employee.company_id
+        limits = company._canteen_face_thresholds()
+        analysis = face_engine.analyse(data, limits)
+        figures = analysis.figures
+        now = fields.Datetime.now()
+        vals = {
+            "employee_id": employee.id,
+            "company_id": company.id,
+            "employee_no": employee.employee_no,
+            "source": source,
+            "filename": filename or False,
+            "enrolled_by_id": self.env.uid,
+            "enrolled_on": now,
+            "image_width": figures.get("width", 0),
+            "image_height": figures.get("height", 0),
+            "face_count": figures.get("faces", 0),
+            "eye_distance": figures.get("eye_distance", 0.0),
+            "sharpness": figures.get("sharpness", 0.0),
+            "brightness": figures.get("brightness", 0.0),
+            "yaw": figures.get("yaw", 0.0),
+            "pitch": figures.get("pitch", 0.0),
+            "roll": figures.get("roll", 0.0),
+        }
+        if analysis.image is not None:
+            stored, face_box = _stored_photo(analysis.image, analysis.box)
+            vals.update(photo=base64.b64encode(stored), face_box=face_box)
+        if analysis.ok:
+            device = face_engine.device_jpeg(
+                analysis.image,
+                analysis.box,
+                width=company.canteen_face_device_width,
+                height=company.canteen_face_device_height,
+                max_bytes=company.canteen_face_device_max_kb * 1024,
+            )
+            vals.update(
+                state="valid",
+                is_current=True,
+                device_photo=base64.b64encode(device),
+                device_photo_size=len(device),
+                embedding=base64.b64encode(face_engine.embedding_to_bytes(analysis.embedding)).decode(),
+            )
+            previous = self.sudo().search([("employee_id", "=", employee.id), ("is_current", "=", True)])
+            previous._end("replaced")
+        else:
+            vals.update(
+                state="rejected",
+                rejection_reason=analysis.reason,
+                rejection_message=self._reason_message(analysis.reason, figures, limits),
+            )
+        face = self.sudo().create(vals)
+        if face.state == "valid":
+            face._notify_bridge("upsert")
+        return face.with_env(self.env)
+
+    def _end(self, state):
+        """Stop these faces being current (replaced or withdrawn); the terminals delete them."""
+        current = self.filtered("is_current")
+        if not current:
+            return
+        current.sudo().write({"state": state, "is_current": False, "ended_on": fields.Datetime.now()})
+        # Before a new current face is inserted (the unique index checks at once).
+        current.flush_recordset(["is_current"])
+        current._notify_bridge("delete")
+
+    def _notify_bridge(self, op):
+        for face in self:
+            payload = {
+                "op": op,
+                "face_id": face.id,
+                "employee_id": face.employee_id.id,
+                "company_id": face.company_id.id,
+            }
+            self.env.cr.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, json.dumps(payload)])
+
+    @api.model
+    def _reason_message(self, reason, figures, limits):
+        """The refusal in words, in the user's language, with what was measured."""
+        messages = {
+            "not_image": lambda: self.env._("The file is not an image or cannot be read."),
+            "low_resolution": lambda: self.env._(
+                "The photo is too small: %(width)s × %(height)s px; its shorter side needs at least "
+                "%(minimum)s px.",
+                width=figures.get("width"),
+                height=figures.get("height"),
+                minimum=limits.min_resolution,
+            ),
+            "no_face": lambda: self.env._("No face was found in the photo."),
+            "several_faces": lambda: self.env._(
+                "%(count)s faces were found; the photo must show one person only.",
+                count=figures.get("faces"),
+            ),
+            "too_small": lambda: self.env._(
+                "The face is too small: %(size)s px between the eyes, at least %(minimum)s px.",
+                size=round(figures.get("eye_distance", 0)),
+                minimum=round(limits.min_eye_distance),
+            ),
+            "cut_off": lambda: self.env._("The face is cut off by the edge of the photo."),
+            "turned_away": lambda: self.env._(
+                "The head is turned away: about %(yaw)s° to the side and %(pitch)s° up or down "
+                "(at most %(max_yaw)s° and %(max_pitch)s°); look straight at the camera.",
+                yaw=round(abs(figures.get("yaw", 0))),
+                pitch=round(abs(figures.get("pitch", 0))),
+                max_yaw=round(limits.max_yaw),
+                max_pitch=round(limits.max_pitch),
+            ),
+            "too_dark": lambda: self.env._(
+                "The photo is too dark: brightness %(value)s, at least %(minimum)s.",
+                value=round(figures.get("brightness", 0)),
+                minimum=round(limits.min_brightness),
+            ),
+            "too_bright": lambda: self.env._(
+                "The photo is too bright: brightness %(value)s, at most %(maximum)s.",
+                value=round(figures.get("brightness", 0)),
+                maximum=round(limits.max_brightness),
+            ),
+            "blurred": lambda: self.env._(
+                "The photo is blurred: sharpness %(value)s, at least %(minimum)s.",
+                value=round(figures.get("sharpness", 0)),
+                minimum=round(limits.min_sharpness),
+            ),
+        }
+        return messages[reason]()
+
+    @api.model
+    def _import_photos(self, files, companies, source="import"):
+        """Enrol photo files named by employee number; one result per file, whatever happens.
+
+        `files` yields (filename, bytes or None when too large); the person is looked up among
+        the cardholders of `companies` and their branches. Each file is enrolled in a savepoint,
+        so that one failure does not undo the others. Results are dicts: filename, employee
+        (record or False), face (record or False), ok, message.
+        """
+        check_caller(self.env, ENROLERS, companies)
+        Employee = self.env["hr.employee"].sudo().with_context(active_test=False)
+        results = []
+        for filename, data in files:
+            number = face_files.employee_number(filename)
+            result = {"filename": filename, "employee": False, "face": False, "ok": False}
+            results.append(result)
+            employees = Employee.search(
+                [("employee_no", "=", number), ("company_id", "child_of", companies.ids)], limit=2
+            )
+            if data is None:
+                result["message"] = self.env._(
+                    "The file is larger than %(size)s MB.", size=face_files.MAX_FILE_BYTES // (1024 * 1024)
+                )
+                continue
+            if not employees:
+                result["message"] = self.env._(
+                    "No cardholder has the employee number %(number)s.", number=number
+                )
+                continue
+            if len(employees) > 1:
+                result["message"] = self.env._(
+                    "Several cardholders have the employee number %(number)s; import into one company.",
+                    number=number,
+                )
+                continue
+            result["employee"] = employees
+            try:
+                with self.env.cr.savepoint():
+                    face = self._enrol(employees.with_env(self.env), data, filename, source)
+            except UserError as error:
+                result["message"] = str(error)
+                continue
+            result["face"] = face
+            result["ok"] = face.state == "valid"
+            result["message"] = face.rejection_message or self.env._("Enrolled.")
+        return results
+
+    # Actions -----------------------------------------------------------------------------
+    def action_withdraw(self):
+        """Withdraw these faces: no longer current, deleted from the terminals."""
+        check_caller(self.env, ENROLERS, self.sudo().company_id)
+        self.sudo()._end("withdrawn")
+        return True
+
+    # Identification ----------------------------------------------------------------------
+    @api.model
+    def identify_photo(self, image, company_id=False):
+        """Identify the person in a photo (base64 JPEG or PNG) among the current faces of a
+        company and its branches (default: the current company).
+
+        Answers {"match": {"face_id", "employee_id", "employee_no", "name", "distance"}} or
+        {"match": None, "reason": "not_image" | "no_face" | "several_faces" | "no_match" |
+        "ambiguous"}. Face operators and card managers of that company only.
+        """
+        company = self.env["res.company"].browse(company_id) if company_id else self.env.company
+        check_caller(self.env, ENROLERS, company)
+        try:
+            data = base64.b64decode(image or b"", validate=True)
+        except ValueError:
+            return {"match": None, "reason": "not_image"}
+        analysis = face_engine.analyse(data, face_engine.IDENTIFICATION)
+        if analysis.reason in ("not_image", "no_face", "several_faces"):
+            return {"match": None, "reason": analysis.reason}
+        if analysis.embedding is None:
+            return {"match": None, "reason": "no_face"}
+        return self._identify_embedding(analysis.embedding, company.sudo())
+
+    @api.model
+    def _identify_embedding(self, vector, company):
+        faces = (
+            self.sudo()
+            .search(
+                [("company_id", "child_of", company.id), ("is_current", "=", True), ("state", "=", "valid")]
+            )
+            .filtered("embedding")
+        )
+        matrix = face_match.build_matrix(
+            [face_engine.embedding_from_bytes(base64.b64decode(face.embedding)) for face in faces]
+        )
+        found = face_match.identify(
+            matrix,
+            vector,
+            threshold=company.canteen_face_match_threshold,
+            margin=company.canteen_face_match_margin,
+        )
+        if found.index is None:
+            return {"match": None, "reason": found.reason}
+        face = faces[found.index]
+        return {
+            "match": {
+                "face_id": face.id,
+                "employee_id": face.employee_id.id,
+                "employee_no": face.employee_no,
+                "name": face.employee_id.name,
+                "distance": f"{found.distance:.2f}",
+            }
+        }
+
+    # Retention ---------------------------------------------------------------------------
+    @api.model
+    def _cron_purge_faces(self):
+        """Erase the photo and embedding of faces replaced, withdrawn or refused longer ago than
+        their company's retention setting; the record stays as history."""
+        now = fields.Datetime.now()
+        Face = self.sudo().with_context(active_test=False)
+        for company in self.env["res.company"].sudo().search([]):  # pylint: disable=no-search-all
+            cutoff = now - timedelta(days=company.canteen_face_retention_days)
+            faces = Face.search(
+                [
+                    ("company_id", "=", company.id),
+                    ("erased_on", "=", False),
+                    "|",
+                    "&",
+                    ("state", "in", ("replaced", "withdrawn")),
+                    ("ended_on", "<=", cutoff),
+                    "&",
+                    ("state", "=", "rejected"),
+                    ("enrolled_on", "<=", cutoff),
+                ]
+            )
+            faces.write({"photo": False, "device_photo": False, "embedding": False, "erased_on": now})
+        return True
+
+
+def _stored_photo(image, box=None):
+    """The JPEG kept on the record (longer side at most STORED_PHOTO_SIDE) and the face box
+    scaled to it, as "left,top,right,bottom"."""
+    scale = min(1.0, STORED_PHOTO_SIDE / max(image.size))
+    if scale < 1.0:
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    face_box = ",".join(str(round(v * scale)) for v in box) if box else False
+    return buffer.getvalue(), face_box

@@ -1,0 +1,62 @@
+import numpy
+
+from odoo.tests import BaseCase, tagged
+
+from odoo.addons.canteen_face.tools import face_match
+
+
+@tagged("post_install", "-at_install")
+class TestFaceMatch(BaseCase):
+    def setUp(self):
+        super().setUp()
+        rng = numpy.random.default_rng(7)
+        self.vectors = rng.normal(size=(500, 128))
+        self.matrix = face_match.build_matrix(self.vectors)
+
+    def _near(self, row, distance, rng_seed=3):
+        """A vector at about `distance` from the unit row."""
+        rng = numpy.random.default_rng(rng_seed)
+        base = self.matrix[row].astype(numpy.float64)
+        noise = rng.normal(size=128)
+        noise -= noise.dot(base) * base
+        noise /= numpy.linalg.norm(noise)
+        angle = 2 * numpy.arcsin(distance / 2)
+        return numpy.cos(angle) * base + numpy.sin(angle) * noise
+
+    def test_matrix_is_unit_float32(self):
+        self.assertEqual(self.matrix.dtype, numpy.float32)
+        self.assertTrue(self.matrix.flags.c_contiguous)
+        numpy.testing.assert_allclose(numpy.linalg.norm(self.matrix, axis=1), 1.0, rtol=1e-5)
+
+    def test_match_within_threshold(self):
+        found = face_match.identify(self.matrix, self._near(42, 0.3) * 7.5, threshold=0.4, margin=0.05)
+        self.assertEqual(found.index, 42)
+        self.assertAlmostEqual(found.distance, 0.3, places=3)
+        self.assertGreater(found.second_distance, 1.0)
+        self.assertIsNone(found.reason)
+
+    def test_no_match_beyond_threshold(self):
+        found = face_match.identify(self.matrix, self._near(42, 0.45), threshold=0.4, margin=0.05)
+        self.assertIsNone(found.index)
+        self.assertEqual(found.reason, "no_match")
+        self.assertAlmostEqual(found.distance, 0.45, places=3)
+
+    def test_ambiguous_when_second_person_within_margin(self):
+        matrix = face_match.build_matrix(numpy.vstack([self.vectors, self._near(42, 0.02)]))
+        query = self._near(42, 0.2, rng_seed=9)
+        found = face_match.identify(matrix, query, threshold=0.4, margin=0.05)
+        self.assertIsNone(found.index)
+        self.assertEqual(found.reason, "ambiguous")
+        # Same faces labelled as one person: the margin compares with other people only.
+        labels = numpy.arange(len(matrix))
+        labels[-1] = 42
+        found = face_match.identify(matrix, query, threshold=0.4, margin=0.05, labels=labels)
+        self.assertIn(found.index, (42, len(matrix) - 1))
+
+    def test_empty_and_zero(self):
+        self.assertEqual(face_match.identify(face_match.build_matrix([]), numpy.ones(128)).reason, "no_match")
+        self.assertEqual(face_match.identify(self.matrix, numpy.zeros(128)).reason, "no_match")
+        one = face_match.build_matrix(self.vectors[:1])
+        found = face_match.identify(one, self.vectors[0])
+        self.assertEqual(found.index, 0)
+        self.assertIsNone(found.second_distance)
