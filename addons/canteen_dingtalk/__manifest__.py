@@ -1,7 +1,7 @@
 {
     "name": "Canteen DingTalk",
     "summary": "DingTalk organisation sync and balance-change notifications",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Human Resources/Canteen",
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",
@@ -9,6 +9,14 @@
     "depends": ["canteen_card"],
     "data": [
         "security/canteen_dingtalk_groups.xml",
+        "security/ir.model.access.csv",
+        "security/canteen_dingtalk_rules.xml",
+        "data/canteen_dingtalk_data.xml",
         "views/res_config_settings_views.xml",
+        "views/canteen_dingtalk_sync_run_views.xml",
+        "views/canteen_dingtalk_message_views.xml",
+        "views/hr_employee_views.xml",
+        "views/canteen_dingtalk_menus.xml",
     ],
+    "external_dependencies": {"python": ["cryptography", "requests"]},
 }
