@@ -7,7 +7,7 @@
     "author": "Canteen Suite",
     "license": "LGPL-3",
     "depends": ["canteen_card", "canteen_pos_bridge", "portal"],
-    "external_dependencies": {"python": ["pytz"]},
+    "external_dependencies": {"python": ["openpyxl", "pytz"]},
     "data": [
         "security/canteen_meal_booking_groups.xml",
         "security/ir.model.access.csv",
@@ -17,6 +17,7 @@
         "views/canteen_menu_views.xml",
         "views/canteen_booking_views.xml",
         "views/canteen_meal_booking_menus.xml",
+        "views/hr_employee_views.xml",
         "views/canteen_portal_templates.xml",
     ],
     "demo": ["demo/canteen_canteen_demo.xml"],

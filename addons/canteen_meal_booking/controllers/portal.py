@@ -89,7 +89,13 @@ class CanteenPortal(CustomerPortal):
             self._canteen_flash("danger", str(error.args[0]) if error.args else request.env._("Refused."))
         return request.redirect(f"/my/canteen?week={week or date or ''}&canteen_id={canteen_id or ''}")
 
-    @http.route(["/my/canteen/booking/<int:booking_id>/cancel"], type="http", auth="user", website=True, methods=["POST"])
+    @http.route(
+        ["/my/canteen/booking/<int:booking_id>/cancel"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["POST"],
+    )
     def portal_canteen_cancel(self, booking_id, **kw):
         booking = request.env["canteen.booking"].search([("id", "=", booking_id)])
         employee = self._canteen_employee()
@@ -101,7 +107,36 @@ class CanteenPortal(CustomerPortal):
             self._canteen_flash("success", request.env._("Booking cancelled."))
         except (UserError, AccessError) as error:
             self._canteen_flash("danger", str(error.args[0]))
-        return request.redirect(f"/my/canteen?week={booking.sudo().date}&canteen_id={booking.sudo().canteen_id.id}")
+        return request.redirect(
+            f"/my/canteen?week={booking.sudo().date}&canteen_id={booking.sudo().canteen_id.id}"
+        )
+
+    @http.route(["/my/canteen/card/lost"], type="http", auth="user", website=True, methods=["POST"])
+    def portal_canteen_card_lost(self, confirm=None, **kw):
+        if confirm != "yes":
+            self._canteen_flash("danger", request.env._("Tick the confirmation to report your card lost."))
+            return request.redirect("/my/canteen")
+        try:
+            request.env["hr.employee"].canteen_report_own_card_lost()
+            self._canteen_flash(
+                "success",
+                request.env._("Your card is blocked. Go to the card desk to unblock or replace it."),
+            )
+        except (UserError, AccessError) as error:
+            self._canteen_flash("danger", str(error.args[0]))
+        return request.redirect("/my/canteen")
+
+    @http.route(["/my/canteen/bills"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_canteen_bills(self, month=None, **kw):
+        employee = self._canteen_employee()
+        if not employee:
+            raise NotFound()
+        values = self._prepare_portal_layout_values()
+        values.update(
+            request.env["canteen.booking"]._canteen_portal_month(employee, month),
+            page_name="canteen_bills",
+        )
+        return request.render("canteen_meal_booking.portal_my_canteen_bills", values)
 
     # canteen managers ----------------------------------------------------------------------
     @http.route(["/my/canteen/manage"], type="http", auth="user", website=True, methods=["GET"])
@@ -121,7 +156,9 @@ class CanteenPortal(CustomerPortal):
             raise NotFound()
         return canteen
 
-    @http.route(["/my/canteen/manage/<int:canteen_id>"], type="http", auth="user", website=True, methods=["GET"])
+    @http.route(
+        ["/my/canteen/manage/<int:canteen_id>"], type="http", auth="user", website=True, methods=["GET"]
+    )
     def portal_canteen_manage_canteen(self, canteen_id, date=None, **kw):
         canteen = self._canteen_check_managed(canteen_id)
         today = fields.Date.context_today(canteen)
@@ -135,6 +172,25 @@ class CanteenPortal(CustomerPortal):
             flash=request.session.pop("canteen_flash", None),
         )
         return request.render("canteen_meal_booking.portal_canteen_manage_canteen", values)
+
+    @http.route(
+        ["/my/canteen/manage/<int:canteen_id>/day.xlsx"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["GET"],
+    )
+    def portal_canteen_day_sheet(self, canteen_id, date=None, **kw):
+        canteen = self._canteen_check_managed(canteen_id)
+        day = self._canteen_date(date, fields.Date.context_today(canteen))
+        content = canteen._canteen_day_sheet_xlsx(day)
+        return request.make_response(
+            content,
+            headers=[
+                ("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                ("Content-Disposition", f'attachment; filename="canteen-{canteen.id}-{day}.xlsx"'),
+            ],
+        )
 
     @http.route(
         ["/my/canteen/manage/menu/<int:menu_id>/<any(publish,unpublish):action>"],

@@ -6,3 +6,4 @@ from . import canteen_dish
 from . import canteen_menu
 from . import canteen_menu_line
 from . import canteen_booking
+from . import hr_employee

@@ -24,30 +24,41 @@ class CanteenBooking(models.Model):
     employee_id = fields.Many2one(
         "hr.employee", string="Cardholder", required=True, readonly=True, index=True, help="Who eats."
     )
-    canteen_id = fields.Many2one(
-        "canteen.canteen", string="Canteen", required=True, readonly=True, index=True, help="Where."
-    )
+    canteen_id = fields.Many2one("canteen.canteen", required=True, readonly=True, index=True, help="Where.")
     merchant_id = fields.Many2one(
         "canteen.merchant",
-        string="Merchant",
         readonly=True,
         index=True,
         help="The canteen's merchant when booked: the terminals that will serve the meal.",
     )
     company_id = fields.Many2one(
-        "res.company", string="Company", required=True, readonly=True, index=True, help="The canteen's company."
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        help="The canteen's company.",
     )
     date = fields.Date(required=True, readonly=True, index=True, help="Day of the meal.")
-    meal_kind = fields.Selection(MEAL_KIND_SELECTION, string="Meal", required=True, readonly=True, help="Meal.")
+    meal_kind = fields.Selection(
+        MEAL_KIND_SELECTION, string="Meal", required=True, readonly=True, help="Meal."
+    )
     state = fields.Selection(
-        BOOKING_STATE_SELECTION, required=True, readonly=True, default="booked", index=True, help="Booked or cancelled."
+        BOOKING_STATE_SELECTION,
+        required=True,
+        readonly=True,
+        default="booked",
+        index=True,
+        help="Booked or cancelled.",
     )
     menu_line_ids = fields.Many2many(
-        "canteen.menu.line", string="Chosen Dishes", readonly=True, help="Dishes chosen from the published menu."
+        "canteen.menu.line",
+        string="Chosen Dishes",
+        readonly=True,
+        help="Dishes chosen from the published menu.",
     )
-    booked_by_id = fields.Many2one("res.users", string="Booked By", readonly=True, help="Who made the booking.")
+    booked_by_id = fields.Many2one("res.users", readonly=True, help="Who made the booking.")
     cancelled_at = fields.Datetime(readonly=True, help="When the booking was cancelled.")
-    cancelled_by_id = fields.Many2one("res.users", string="Cancelled By", readonly=True, help="Who cancelled it.")
+    cancelled_by_id = fields.Many2one("res.users", readonly=True, help="Who cancelled it.")
 
     def init(self):
         # One live booking per person, day and meal; the bridge looks it up by merchant and day.
@@ -98,14 +109,24 @@ class CanteenBooking(models.Model):
 
     def _refusal(self, employee, canteen, day, meal, now):
         """The reason why `employee` cannot book `meal` of `canteen` on `day`, or None."""
+        return self._refusal_person(employee, canteen) or self._refusal_meal(
+            employee, canteen, day, meal, now
+        )
+
+    def _refusal_person(self, employee, canteen):
         if employee.sudo().cardholder_state != "active":
             return self.env._("%(name)s has resigned and cannot book meals.", name=employee.name)
         if not employee.sudo().current_card_id:
             return self.env._("%(name)s has no card and cannot book meals.", name=employee.name)
         if employee.company_id.root_id != canteen.company_id.root_id:
             return self.env._(
-                "%(canteen)s belongs to another company group than %(name)s.", canteen=canteen.name, name=employee.name
+                "%(canteen)s belongs to another company group than %(name)s.",
+                canteen=canteen.name,
+                name=employee.name,
             )
+        return None
+
+    def _refusal_meal(self, employee, canteen, day, meal, now):
         if not canteen.active:
             return self.env._("%(canteen)s is closed.", canteen=canteen.name)
         if not meal:
@@ -125,11 +146,18 @@ class CanteenBooking(models.Model):
                 opening=meal._format_local(meal._opening(day)),
             )
         taken = self.sudo().search(
-            [("employee_id", "=", employee.id), ("date", "=", day), ("meal_kind", "=", meal.meal_kind), ("state", "=", "booked")],
+            [
+                ("employee_id", "=", employee.id),
+                ("date", "=", day),
+                ("meal_kind", "=", meal.meal_kind),
+                ("state", "=", "booked"),
+            ],
             limit=1,
         )
         if taken:
-            return self.env._("%(name)s has already booked this meal: %(booking)s.", name=employee.name, booking=taken.name)
+            return self.env._(
+                "%(name)s has already booked this meal: %(booking)s.", name=employee.name, booking=taken.name
+            )
         return None
 
     # public service methods ----------------------------------------------------------------
@@ -145,10 +173,12 @@ class CanteenBooking(models.Model):
         if menu_line_ids:
             lines = lines.browse([int(i) for i in menu_line_ids]).exists()
             allowed = lines.filtered(
-                lambda line: line.menu_id.canteen_id == canteen
-                and line.menu_id.date == day
-                and line.menu_id.meal_kind == meal_kind
-                and line.menu_id.state == "published"
+                lambda line: (
+                    line.menu_id.canteen_id == canteen
+                    and line.menu_id.date == day
+                    and line.menu_id.meal_kind == meal_kind
+                    and line.menu_id.state == "published"
+                )
             )
             if allowed != lines or len(lines) != len(set(menu_line_ids)):
                 raise UserError(self.env._("Choose dishes from the published menu of this meal."))
@@ -166,9 +196,13 @@ class CanteenBooking(models.Model):
             if reason:
                 reasons.append(reason)
             else:
-                bookings |= self._create_booking(employee, canteen, day, meal.meal_kind, self.env["canteen.menu.line"])
+                bookings |= self._create_booking(
+                    employee, canteen, day, meal.meal_kind, self.env["canteen.menu.line"]
+                )
         if not bookings:
-            raise UserError("\n".join(reasons) or self.env._("%(canteen)s serves no meals.", canteen=canteen.name))
+            raise UserError(
+                "\n".join(reasons) or self.env._("%(canteen)s serves no meals.", canteen=canteen.name)
+            )
         return bookings
 
     def action_cancel(self):
@@ -192,7 +226,13 @@ class CanteenBooking(models.Model):
 
     # private -------------------------------------------------------------------------------
     def _prepare_booking(self, canteen_id, date, employee_id):
-        canteen = self.env["canteen.canteen"].sudo().with_context(active_test=False).browse(int(canteen_id)).exists()
+        canteen = (
+            self.env["canteen.canteen"]
+            .sudo()
+            .with_context(active_test=False)
+            .browse(int(canteen_id))
+            .exists()
+        )
         if not canteen:
             raise UserError(self.env._("This canteen does not exist."))
         employee = self._resolve_employee(employee_id)
@@ -236,8 +276,10 @@ class CanteenBooking(models.Model):
         )
         canteen = canteens.filtered(lambda c: str(c.id) == str(canteen_id or ""))[:1] or canteens[:1]
         days_list = [start + timedelta(days=offset) for offset in range(7)]
-        menus = self.env["canteen.menu"].sudo().search(
-            [("canteen_id", "=", canteen.id), ("date", "in", days_list), ("state", "=", "published")]
+        menus = (
+            self.env["canteen.menu"]
+            .sudo()
+            .search([("canteen_id", "=", canteen.id), ("date", "in", days_list), ("state", "=", "published")])
         )
         bookings = self.sudo().search(
             [("employee_id", "=", employee.id), ("date", "in", days_list), ("state", "=", "booked")]
@@ -247,11 +289,15 @@ class CanteenBooking(models.Model):
         for day in days_list:
             meals = []
             for meal in canteen.meal_ids.sorted("hour_from"):
-                booking = bookings.filtered(lambda b, d=day, k=meal.meal_kind: b.date == d and b.meal_kind == k)[:1]
+                booking = bookings.filtered(
+                    lambda b, d=day, k=meal.meal_kind: b.date == d and b.meal_kind == k
+                )[:1]
                 meals.append(
                     {
                         "meal": meal,
-                        "menu": menus.filtered(lambda m, d=day, k=meal.meal_kind: m.date == d and m.meal_kind == k)[:1],
+                        "menu": menus.filtered(
+                            lambda m, d=day, k=meal.meal_kind: m.date == d and m.meal_kind == k
+                        )[:1],
                         "booking": booking,
                         "bookable": not booking and meal._is_bookable(day, now),
                         "cancellable": booking.canteen_id == canteen and now < meal._cutoff(day),
@@ -265,11 +311,46 @@ class CanteenBooking(models.Model):
             "cash_wallet": wallets.get("cash"),
             "subsidy_wallet": wallets.get("subsidy"),
             "currency": employee.company_id.currency_id,
-            "bills": self.env["canteen.ledger.entry"].sudo().search([("employee_id", "=", employee.id)], limit=5),
+            "bills": self.env["canteen.ledger.entry"]
+            .sudo()
+            .search([("employee_id", "=", employee.id)], limit=5),
             "canteens": canteens,
             "canteen": canteen,
             "week_start": start,
             "prev_week": start - timedelta(days=7),
             "next_week": start + timedelta(days=7),
             "days": days,
+        }
+
+    @api.model
+    def _canteen_portal_month(self, employee, month=None):
+        """A cardholder's monthly bill: their ledger entries of one month (YYYY-MM) and totals."""
+        employee = employee.sudo()
+        today = fields.Date.context_today(employee)
+        try:
+            first = fields.Date.to_date(f"{month}-01") if month else today.replace(day=1)
+        except ValueError:
+            first = today.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        entries = (
+            self.env["canteen.ledger.entry"]
+            .sudo()
+            .search(
+                [
+                    ("employee_id", "=", employee.id),
+                    ("date", ">=", fields.Datetime.to_datetime(first)),
+                    ("date", "<", fields.Datetime.to_datetime(following)),
+                ],
+                order="date asc, id asc",
+            )
+        )
+        return {
+            "employee": employee,
+            "entries": entries,
+            "month": first.strftime("%Y-%m"),
+            "prev_month": (first - timedelta(days=1)).strftime("%Y-%m"),
+            "next_month": following.strftime("%Y-%m"),
+            "spent": -sum(e.amount for e in entries if e.amount < 0),
+            "received": sum(e.amount for e in entries if e.amount > 0),
+            "currency": employee.company_id.currency_id,
         }

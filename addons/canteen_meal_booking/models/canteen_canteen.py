@@ -16,7 +16,6 @@ class CanteenCanteen(models.Model):
     sequence = fields.Integer(default=10, help="Order of the canteens in lists.")
     company_id = fields.Many2one(
         "res.company",
-        string="Company",
         required=True,
         index=True,
         default=lambda self: self.env.company,
@@ -25,7 +24,6 @@ class CanteenCanteen(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id", string="Currency")
     merchant_id = fields.Many2one(
         "canteen.merchant",
-        string="Merchant",
         check_company=True,
         index=True,
         domain="[('kind', '=', 'canteen')]",
@@ -61,7 +59,7 @@ class CanteenCanteen(models.Model):
         user = user or self.env.user
         domain = [("manager_ids", "in", user.ids)]
         if user.has_group("canteen_meal_booking.group_canteen_manager"):
-            domain = ["|", ("company_id", "child_of", user.company_ids.ids)] + domain
+            domain = ["|", ("company_id", "child_of", user.company_ids.ids), *domain]
         return domain
 
     def _canteen_is_managed_by(self, user=None):
@@ -70,8 +68,10 @@ class CanteenCanteen(models.Model):
         if not self:
             return False
         user = user or self.env.user
-        managed = self.sudo().with_context(active_test=False).search(
-            [("id", "in", self.ids)] + self._canteen_managed_domain(user)
+        managed = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("id", "in", self.ids), *self._canteen_managed_domain(user)])
         )
         return len(managed) == len(self)
 
@@ -91,7 +91,11 @@ class CanteenCanteen(models.Model):
         for source in sources:
             target_date = source.date + timedelta(days=shift)
             if Menu.search_count(
-                [("canteen_id", "=", self.id), ("date", "=", target_date), ("meal_kind", "=", source.meal_kind)]
+                [
+                    ("canteen_id", "=", self.id),
+                    ("date", "=", target_date),
+                    ("meal_kind", "=", source.meal_kind),
+                ]
             ):
                 continue
             created |= Menu.create(
@@ -101,7 +105,9 @@ class CanteenCanteen(models.Model):
                     "meal_kind": source.meal_kind,
                     "note": source.note,
                     "line_ids": [
-                        Command.create({"dish_id": line.dish_id.id, "price": line.price, "sequence": line.sequence})
+                        Command.create(
+                            {"dish_id": line.dish_id.id, "price": line.price, "sequence": line.sequence}
+                        )
                         for line in source.line_ids
                     ],
                 }
@@ -119,7 +125,9 @@ class CanteenCanteen(models.Model):
             {
                 "meal": meal,
                 "menu": menus.filtered(lambda m, k=meal.meal_kind: m.meal_kind == k)[:1],
-                "figures": figures.get(meal.meal_kind, {"booked": 0, "served": 0, "no_show": 0, "walk_in": 0}),
+                "figures": figures.get(
+                    meal.meal_kind, {"booked": 0, "served": 0, "no_show": 0, "walk_in": 0}
+                ),
             }
             for meal in canteen.meal_ids.sorted("hour_from")
         ]
@@ -136,7 +144,9 @@ class CanteenCanteen(models.Model):
         today = fields.Date.context_today(self)
         Menu = self.env["canteen.menu"].sudo()
         for canteen in self.sudo():
-            dishes = self.env["canteen.dish"].sudo().search([("company_id", "parent_of", canteen.company_id.id)])
+            dishes = (
+                self.env["canteen.dish"].sudo().search([("company_id", "parent_of", canteen.company_id.id)])
+            )
             if not dishes:
                 continue
             for offset in range(7):
@@ -151,7 +161,9 @@ class CanteenCanteen(models.Model):
                             "date": day,
                             "meal_kind": kind,
                             "state": "published" if offset < 5 else "draft",
-                            "line_ids": [Command.create({"dish_id": dish.id}) for dish in dict.fromkeys(chosen)],
+                            "line_ids": [
+                                Command.create({"dish_id": dish.id}) for dish in dict.fromkeys(chosen)
+                            ],
                         }
                     )
             for offset in range(1, 4):
@@ -167,3 +179,42 @@ class CanteenCanteen(models.Model):
                         }
                     )
         return True
+
+    def _canteen_day_sheet_xlsx(self, day):
+        """The day sheet (booked versus served per meal, and the dishes) as XLSX bytes."""
+        import io
+
+        import openpyxl
+
+        self.ensure_one()
+        page = self._canteen_manager_page(day)
+        labels = dict(self.env["canteen.menu"]._fields["meal_kind"]._description_selection(self.env))
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = str(day)
+        sheet.append([self.name, str(day)])
+        sheet.append(
+            [
+                self.env._("Meal"),
+                self.env._("Booked"),
+                self.env._("Served"),
+                self.env._("No-shows"),
+                self.env._("Walk-ins"),
+                self.env._("Dishes"),
+            ]
+        )
+        for item in page["meals"]:
+            figures = item["figures"]
+            sheet.append(
+                [
+                    labels.get(item["meal"].meal_kind, ""),
+                    figures["booked"],
+                    figures["served"],
+                    figures["no_show"],
+                    figures["walk_in"],
+                    ", ".join(item["menu"].line_ids.dish_id.mapped("name")),
+                ]
+            )
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()

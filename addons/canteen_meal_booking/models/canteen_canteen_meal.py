@@ -13,7 +13,6 @@ CUTOFF_MODE_SELECTION = [
 ]
 
 
-
 class CanteenCanteenMeal(models.Model):
     """One meal of a canteen: its serving window (the merchant's meal period) and its booking
     window, from when booking opens to the cut-off after which no booking is made or cancelled."""
@@ -25,14 +24,17 @@ class CanteenCanteenMeal(models.Model):
 
     canteen_id = fields.Many2one(
         "canteen.canteen",
-        string="Canteen",
         required=True,
         ondelete="cascade",
         index=True,
         help="The canteen that serves this meal.",
     )
     company_id = fields.Many2one(
-        related="canteen_id.company_id", store=True, index=True, string="Company", help="The canteen's company."
+        related="canteen_id.company_id",
+        store=True,
+        index=True,
+        string="Company",
+        help="The canteen's company.",
     )
     merchant_id = fields.Many2one(
         related="canteen_id.merchant_id", string="Merchant", help="The canteen's merchant."
@@ -53,7 +55,10 @@ class CanteenCanteenMeal(models.Model):
         help="Breakfast, lunch, dinner or late night.",
     )
     hour_from = fields.Float(
-        related="meal_period_id.hour_from", store=True, string="Served From", help="Local time serving starts."
+        related="meal_period_id.hour_from",
+        store=True,
+        string="Served From",
+        help="Local time serving starts.",
     )
     hour_to = fields.Float(
         related="meal_period_id.hour_to", store=True, string="Served Until", help="Local time serving ends."
@@ -105,7 +110,9 @@ class CanteenCanteenMeal(models.Model):
     def _check_booking_window(self):
         for meal in self:
             if meal.booking_open_days < 0 or meal.cutoff_hours_before < 0:
-                raise ValidationError(self.env._("Booking windows count forwards: no negative days or hours."))
+                raise ValidationError(
+                    self.env._("Booking windows count forwards: no negative days or hours.")
+                )
             if not 0 <= meal.cutoff_hour < 24:
                 raise ValidationError(self.env._("A cut-off time is within the day (0:00 to 23:59)."))
 

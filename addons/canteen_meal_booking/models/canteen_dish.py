@@ -14,7 +14,6 @@ class CanteenDish(models.Model):
     description = fields.Text(translate=True, help="Ingredients or a short description.")
     company_id = fields.Many2one(
         "res.company",
-        string="Company",
         required=True,
         index=True,
         default=lambda self: self.env.company,
@@ -22,9 +21,7 @@ class CanteenDish(models.Model):
     )
     currency_id = fields.Many2one(related="company_id.currency_id", string="Currency")
     price = fields.Monetary(required=True, help="Usual price; a menu may set another for one day.")
-    category_id = fields.Many2one(
-        "canteen.dish.category", string="Category", help="Staple, meat dish, vegetable, soup..."
-    )
+    category_id = fields.Many2one("canteen.dish.category", help="Staple, meat dish, vegetable, soup...")
     tag_ids = fields.Many2many("canteen.dish.tag", string="Tags", help="Spicy, vegetarian, halal...")
     active = fields.Boolean(default=True, help="Archived dishes are no longer offered.")
 

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.canteen_pos_bridge.models.canteen_meal_period import MEAL_KIND_SELECTION
@@ -16,7 +16,6 @@ class CanteenMenu(models.Model):
 
     canteen_id = fields.Many2one(
         "canteen.canteen",
-        string="Canteen",
         required=True,
         index=True,
         check_company=True,
@@ -24,7 +23,11 @@ class CanteenMenu(models.Model):
         help="The canteen that serves the menu.",
     )
     company_id = fields.Many2one(
-        related="canteen_id.company_id", store=True, index=True, string="Company", help="The canteen's company."
+        related="canteen_id.company_id",
+        store=True,
+        index=True,
+        string="Company",
+        help="The canteen's company.",
     )
     currency_id = fields.Many2one(related="company_id.currency_id", string="Currency")
     date = fields.Date(required=True, index=True, help="Day the menu is served.")
@@ -66,7 +69,9 @@ class CanteenMenu(models.Model):
         empty = self.filtered(lambda m: not m.line_ids)
         if empty:
             raise UserError(
-                self.env._("A menu without dishes cannot be published: %(menus)s", menus=empty[0].display_name)
+                self.env._(
+                    "A menu without dishes cannot be published: %(menus)s", menus=empty[0].display_name
+                )
             )
         self.sudo().write({"state": "published"})
         return True
@@ -100,4 +105,3 @@ class CanteenMenu(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("canteen_meal_booking.canteen_menu_action")
         action["domain"] = [("id", "in", created.ids)]
         return action
-

@@ -3,6 +3,7 @@ from odoo.tools import SQL
 
 from odoo.addons.canteen_pos_bridge.models.canteen_meal_period import MEAL_KIND_SELECTION
 
+
 class CanteenBookingReport(models.Model):
     """Booked versus served per canteen, day and meal. Served: the people with an approved
     terminal transaction at the canteen's merchant in that meal, once each, booked or not."""
@@ -12,8 +13,8 @@ class CanteenBookingReport(models.Model):
     _auto = False
     _order = "date desc, canteen_id, meal_kind"
 
-    canteen_id = fields.Many2one("canteen.canteen", string="Canteen", readonly=True, help="The canteen.")
-    company_id = fields.Many2one("res.company", string="Company", readonly=True, help="The canteen's company.")
+    canteen_id = fields.Many2one("canteen.canteen", readonly=True, help="The canteen.")
+    company_id = fields.Many2one("res.company", readonly=True, help="The canteen's company.")
     date = fields.Date(readonly=True, help="Day of the meal.")
     meal_kind = fields.Selection(MEAL_KIND_SELECTION, string="Meal", readonly=True, help="Meal of the day.")
     booked = fields.Integer(readonly=True, help="People who booked the meal.")

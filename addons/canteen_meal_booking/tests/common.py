@@ -41,7 +41,15 @@ class CanteenBookingMixin:
                 "merchant_id": cls.merchant.id,
                 "meal_ids": [
                     # breakfast closes 2 hours before the meal; lunch and dinner the day before at 20:00
-                    (0, 0, {"meal_period_id": periods[0].id, "cutoff_mode": "before_meal", "cutoff_hours_before": 2}),
+                    (
+                        0,
+                        0,
+                        {
+                            "meal_period_id": periods[0].id,
+                            "cutoff_mode": "before_meal",
+                            "cutoff_hours_before": 2,
+                        },
+                    ),
                     (0, 0, {"meal_period_id": periods[1].id}),
                     (0, 0, {"meal_period_id": periods[2].id}),
                 ],
@@ -56,7 +64,9 @@ class CanteenBookingMixin:
             }
         )
         cls.dish_rice = env["canteen.dish"].create({"name": "Rice", "price": 1, "company_id": cls.company.id})
-        cls.dish_pork = env["canteen.dish"].create({"name": "Pork", "price": 12, "company_id": cls.company.id})
+        cls.dish_pork = env["canteen.dish"].create(
+            {"name": "Pork", "price": 12, "company_id": cls.company.id}
+        )
         cls.lunch_menu = env["canteen.menu"].create(
             {
                 "canteen_id": cls.canteen.id,

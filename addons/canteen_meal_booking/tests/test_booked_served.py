@@ -16,7 +16,13 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
         cls.dave, cls.dave_user = cls._cardholder("Dave", "MB004", cls.company, "base.group_portal")
         Terminal = cls.env["canteen.terminal"].sudo()
         cls.terminal = Terminal.create(
-            {"name": "T1", "number": 901, "serial": "SN-MB-901", "company_id": cls.company.id, "merchant_id": cls.merchant.id}
+            {
+                "name": "T1",
+                "number": 901,
+                "serial": "SN-MB-901",
+                "company_id": cls.company.id,
+                "merchant_id": cls.merchant.id,
+            }
         )
         cls.other_terminal = Terminal.create(
             {
@@ -31,20 +37,24 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
 
     def transaction(self, employee, status="approved", meal_kind="lunch", day=DAY, terminal=None):
         type(self).seq += 1
-        return self.env["canteen.transaction"].sudo().create(
-            {
-                "name": f"MB-{self.seq}",
-                "terminal_id": (terminal or self.terminal).id,
-                "seq": self.seq,
-                "company_id": employee.company_id.id,
-                "employee_id": employee.id,
-                "status": status,
-                "reason": "insufficient_funds" if status == "declined" else False,
-                "meal_kind": meal_kind,
-                "business_date": day,
-                "amount_requested": 12,
-                "charged": 12 if status == "approved" else 0,
-            }
+        return (
+            self.env["canteen.transaction"]
+            .sudo()
+            .create(
+                {
+                    "name": f"MB-{self.seq}",
+                    "terminal_id": (terminal or self.terminal).id,
+                    "seq": self.seq,
+                    "company_id": employee.company_id.id,
+                    "employee_id": employee.id,
+                    "status": status,
+                    "reason": "insufficient_funds" if status == "declined" else False,
+                    "meal_kind": meal_kind,
+                    "business_date": day,
+                    "amount_requested": 12,
+                    "charged": 12 if status == "approved" else 0,
+                }
+            )
         )
 
     def test_known_day(self):
@@ -52,7 +62,9 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
         # Booked lunch: Alice (no-show), Bob (served twice: counted once), Carol (cancelled, then walks in).
         Booking.with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
         Booking.with_user(self.bob_user).book(self.canteen.id, DAY, "lunch")
-        Booking.with_user(self.carol_user).book(self.canteen.id, DAY, "lunch").with_user(self.carol_user).action_cancel()
+        Booking.with_user(self.carol_user).book(self.canteen.id, DAY, "lunch").with_user(
+            self.carol_user
+        ).action_cancel()
         Booking.with_user(self.bob_user).book(self.canteen.id, DAY, "dinner")
         self.transaction(self.bob)
         self.transaction(self.bob)
@@ -63,20 +75,30 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
         self.env.flush_all()
 
         Report = self.env["canteen.booking.report"]
-        lunch = Report.search([("canteen_id", "=", self.canteen.id), ("date", "=", DAY), ("meal_kind", "=", "lunch")])
-        self.assertEqual(
-            (lunch.booked, lunch.served, lunch.no_show, lunch.walk_in), (2, 2, 1, 1), "booked, served, no-shows, walk-ins"
+        lunch = Report.search(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", DAY), ("meal_kind", "=", "lunch")]
         )
-        dinner = Report.search([("canteen_id", "=", self.canteen.id), ("date", "=", DAY), ("meal_kind", "=", "dinner")])
+        self.assertEqual(
+            (lunch.booked, lunch.served, lunch.no_show, lunch.walk_in),
+            (2, 2, 1, 1),
+            "booked, served, no-shows, walk-ins",
+        )
+        dinner = Report.search(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", DAY), ("meal_kind", "=", "dinner")]
+        )
         self.assertEqual((dinner.booked, dinner.served, dinner.no_show, dinner.walk_in), (1, 0, 1, 0))
         figures = Report._canteen_figures(self.canteen, DAY)
         self.assertEqual(figures["lunch"]["walk_in"], 1)
-        groups = Report.read_group([("canteen_id", "=", self.canteen.id), ("date", "=", DAY)], ["booked:sum", "served:sum"], [])
+        groups = Report.read_group(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", DAY)], ["booked:sum", "served:sum"], []
+        )
         self.assertEqual((groups[0]["booked"], groups[0]["served"]), (3, 2))
 
         # Canteen managers of the company see it; another group's manager and cardholders do not.
         # Three rows: lunch and dinner of DAY, Dave's walk-in dinner the day after.
-        self.assertEqual(len(Report.with_user(self.manager).search([("canteen_id", "=", self.canteen.id)])), 3)
+        self.assertEqual(
+            len(Report.with_user(self.manager).search([("canteen_id", "=", self.canteen.id)])), 3
+        )
         self.assertFalse(Report.with_user(self.other_manager).search([("canteen_id", "=", self.canteen.id)]))
         with self.assertRaises(AccessError):
             Report.with_user(self.bob_user).search([])

@@ -29,7 +29,9 @@ class TestCanteenWindows(CanteenBookingMixin, TransactionCase):
     def test_serving_window_belongs_to_the_merchant(self):
         foreign = self.env["canteen.meal.period"].search([("merchant_id", "=", self.other_merchant.id)])
         with self.assertRaises(ValidationError):
-            self.env["canteen.canteen.meal"].create({"canteen_id": self.canteen.id, "meal_period_id": foreign.id})
+            self.env["canteen.canteen.meal"].create(
+                {"canteen_id": self.canteen.id, "meal_period_id": foreign.id}
+            )
         with self.assertRaises(ValidationError):
             self.meal("lunch").cutoff_hour = 25
 
@@ -65,20 +67,26 @@ class TestCanteenMenus(CanteenBookingMixin, TransactionCase):
         self.assertEqual(menu.state, "published")
         menu.with_user(self.manager).action_unpublish()
         self.assertEqual(menu.state, "draft")
-        empty = self.env["canteen.menu"].create({"canteen_id": self.canteen.id, "date": DAY, "meal_kind": "breakfast"})
+        empty = self.env["canteen.menu"].create(
+            {"canteen_id": self.canteen.id, "date": DAY, "meal_kind": "breakfast"}
+        )
         with self.assertRaises(UserError):
             empty.with_user(self.manager).action_publish()
 
     def test_drafts_hidden_from_cardholders(self):
         draft = self._draft(DAY)
-        visible = self.env["canteen.menu"].with_user(self.bob_user).search([("canteen_id", "=", self.canteen.id)])
+        visible = (
+            self.env["canteen.menu"].with_user(self.bob_user).search([("canteen_id", "=", self.canteen.id)])
+        )
         self.assertEqual(visible, self.lunch_menu)
         self.assertIn(draft, self.env["canteen.menu"].with_user(self.manager).search([]))
 
     def test_copy_day_and_week(self):
         dinner = self._draft(DAY, dishes=self.dish_pork)
         self.lunch_menu.with_user(self.manager).action_copy_day()
-        copies = self.env["canteen.menu"].search([("canteen_id", "=", self.canteen.id), ("date", "=", DAY + timedelta(days=1))])
+        copies = self.env["canteen.menu"].search(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", DAY + timedelta(days=1))]
+        )
         self.assertEqual(sorted(copies.mapped("meal_kind")), ["dinner", "lunch"])
         self.assertEqual(set(copies.mapped("state")), {"draft"})
         self.assertEqual(copies.filtered(lambda m: m.meal_kind == "dinner").line_ids.dish_id, self.dish_pork)
@@ -90,7 +98,9 @@ class TestCanteenMenus(CanteenBookingMixin, TransactionCase):
         next_week = self.env["canteen.menu"].search(
             [("canteen_id", "=", self.canteen.id), ("date", ">=", DAY + timedelta(days=6))]
         )
-        self.assertEqual(sorted(next_week.mapped("date")), [DAY + timedelta(days=7)] * 2 + [DAY + timedelta(days=8)] * 2)
+        self.assertEqual(
+            sorted(next_week.mapped("date")), [DAY + timedelta(days=7)] * 2 + [DAY + timedelta(days=8)] * 2
+        )
         with self.assertRaises(AccessError):
             dinner.with_user(self.bob_user).action_copy_week()
 
@@ -108,7 +118,9 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
         booking = self.Booking.with_user(self.alice_user).book(
             self.canteen.id, str(DAY), "lunch", menu_line_ids=self.lunch_menu.line_ids[:1].ids
         )
-        self.assertEqual((booking.employee_id, booking.state, booking.merchant_id), (self.alice, "booked", self.merchant))
+        self.assertEqual(
+            (booking.employee_id, booking.state, booking.merchant_id), (self.alice, "booked", self.merchant)
+        )
         self.assertEqual(booking.menu_line_ids.dish_id, self.dish_rice)
         with self.assertRaisesRegex(UserError, "already booked"):
             self.Booking.with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
@@ -133,7 +145,10 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
         self.assertEqual(only.mapped("meal_kind"), ["breakfast"])
 
     def test_refused_after_cutoff_and_before_opening(self):
-        with freeze_time("2026-03-09 12:00:01"), self.assertRaisesRegex(UserError, "closed at 2026-03-09 20:00"):
+        with (
+            freeze_time("2026-03-09 12:00:01"),
+            self.assertRaisesRegex(UserError, "closed at 2026-03-09 20:00"),
+        ):
             self.Booking.with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
         with self.assertRaisesRegex(UserError, "opens at"):
             self.Booking.with_user(self.alice_user).book(self.canteen.id, DAY + timedelta(days=10), "lunch")
@@ -143,7 +158,10 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
 
     def test_cancel_refused_after_cutoff(self):
         booking = self.Booking.with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
-        with freeze_time("2026-03-09 12:30:00"), self.assertRaisesRegex(UserError, "can no longer be cancelled"):
+        with (
+            freeze_time("2026-03-09 12:30:00"),
+            self.assertRaisesRegex(UserError, "can no longer be cancelled"),
+        ):
             booking.with_user(self.alice_user).action_cancel()
         self.assertEqual(booking.state, "booked")
 
@@ -168,7 +186,9 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
             }
         )
         with self.assertRaisesRegex(UserError, "published menu"):
-            self.Booking.with_user(self.alice_user).book(self.canteen.id, DAY, "dinner", menu_line_ids=draft.line_ids.ids)
+            self.Booking.with_user(self.alice_user).book(
+                self.canteen.id, DAY, "dinner", menu_line_ids=draft.line_ids.ids
+            )
         with self.assertRaisesRegex(UserError, "published menu"):
             self.Booking.with_user(self.alice_user).book(
                 self.canteen.id, DAY, "dinner", menu_line_ids=self.lunch_menu.line_ids.ids
@@ -181,10 +201,12 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
                 self.canteen.id, DAY, "lunch", employee_id=self.alice.id
             )
         with self.assertRaises(AccessError):
-            self.Booking.with_user(self.other_manager).with_context(allowed_company_ids=[self.company.id]).book(
-                self.canteen.id, DAY, "lunch", employee_id=self.alice.id
-            )
-        booking = self.Booking.with_user(self.manager).book(self.canteen.id, DAY, "lunch", employee_id=self.alice.id)
+            self.Booking.with_user(self.other_manager).with_context(
+                allowed_company_ids=[self.company.id]
+            ).book(self.canteen.id, DAY, "lunch", employee_id=self.alice.id)
+        booking = self.Booking.with_user(self.manager).book(
+            self.canteen.id, DAY, "lunch", employee_id=self.alice.id
+        )
         self.assertEqual(booking.booked_by_id, self.manager)
         with self.assertRaises(AccessError):
             booking.with_user(self.carol_user).action_cancel()
@@ -216,3 +238,42 @@ class TestBooking(CanteenBookingMixin, TransactionCase):
         self.assertFalse(self.Booking.with_user(self.carol_user).search([]))
         self.assertFalse(self.Booking.with_user(self.other_manager).search([]))
         self.assertEqual(self.Booking.with_user(self.manager).search([]), booking)
+
+
+@tagged("post_install", "-at_install")
+class TestCardholderSelfService(CanteenBookingMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_canteen_data()
+
+    def test_card_lost_is_always_the_callers_own(self):
+        Employee = self.env["hr.employee"]
+        Employee.with_user(self.bob_user).with_context(active_id=self.alice.id).canteen_report_own_card_lost()
+        self.assertEqual(self.bob.sudo().current_card_id.state, "lost")
+        self.assertEqual(self.alice.sudo().current_card_id.state, "active")
+        with self.assertRaises(UserError):
+            Employee.with_user(self.bob_user).canteen_report_own_card_lost()
+        with self.assertRaises(AccessError):
+            Employee.with_user(self.manager).canteen_report_own_card_lost()
+
+    def test_batch_portal_users(self):
+        with_mail = self.env["hr.employee"].create(
+            {"name": "Erin", "company_id": self.company.id, "work_email": "erin.mb@example.com"}
+        )
+        with_phone = self.env["hr.employee"].create(
+            {"name": "Finn", "company_id": self.company.id, "mobile_phone": "+8613800000001"}
+        )
+        nothing = self.env["hr.employee"].create({"name": "Gus", "company_id": self.company.id})
+        people = with_mail | with_phone | nothing | self.alice
+        with self.assertRaises(AccessError):
+            people.with_user(self.bob_user).action_canteen_create_portal_users()
+        with self.assertRaises(AccessError):
+            people.with_user(self.alice_user).action_canteen_create_portal_users()
+        self.assertFalse(with_mail.user_id)
+        people.action_canteen_create_portal_users()
+        self.assertEqual(with_mail.user_id.login, "erin.mb@example.com")
+        self.assertEqual(with_phone.user_id.login, "+8613800000001")
+        self.assertTrue(with_mail.user_id.share, "a portal user")
+        self.assertFalse(nothing.user_id)
+        self.assertEqual(self.alice.user_id, self.alice_user, "existing users are kept")

@@ -37,7 +37,9 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         cls.other_draft = cls.env["canteen.menu"].create(
             {"canteen_id": cls.other_canteen.id, "date": cls.day, "meal_kind": "lunch"}
         )
-        cls.bob_booking = cls.env["canteen.booking"].with_user(cls.bob_user).book(cls.canteen.id, cls.day, "lunch")
+        cls.bob_booking = (
+            cls.env["canteen.booking"].with_user(cls.bob_user).book(cls.canteen.id, cls.day, "lunch")
+        )
         cls.canteen.manager_ids = cls.carol_user
 
     def post(self, url, **data):
@@ -60,9 +62,13 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
 
     def test_book_and_cancel_through_the_portal(self):
         self.authenticate("mb_mb001", "mb_mb001")
-        response = self.post("/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="lunch")
+        response = self.post(
+            "/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="lunch"
+        )
         self.assertEqual(response.status_code, 303)
-        booking = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id), ("state", "=", "booked")])
+        booking = self.env["canteen.booking"].search(
+            [("employee_id", "=", self.alice.id), ("state", "=", "booked")]
+        )
         self.assertEqual((booking.date, booking.meal_kind), (self.day, "lunch"))
         page = self.url_open(f"/my/canteen?week={self.week()}")
         self.assertIn(f"/my/canteen/booking/{booking.id}/cancel", page.text)
@@ -70,7 +76,9 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         self.assertEqual(booking.state, "cancelled")
         # The whole day: every meal still open (breakfast, lunch, dinner).
         self.post("/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="all")
-        booked = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id), ("state", "=", "booked")])
+        booked = self.env["canteen.booking"].search(
+            [("employee_id", "=", self.alice.id), ("state", "=", "booked")]
+        )
         self.assertEqual(sorted(booked.mapped("meal_kind")), ["breakfast", "dinner", "lunch"])
 
     def test_refusal_is_shown(self):
@@ -87,10 +95,15 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         self.assertEqual(self.bob_booking.state, "booked")
         # Booking for someone else by a crafted form is refused, nothing is booked for Bob.
         self.post(
-            "/my/canteen/book", canteen_id=self.canteen.id, date=str(self.day), meal_kind="dinner", employee_id=self.bob.id
+            "/my/canteen/book",
+            canteen_id=self.canteen.id,
+            date=str(self.day),
+            meal_kind="dinner",
+            employee_id=self.bob.id,
         )
         self.assertEqual(
-            self.env["canteen.booking"].search([("employee_id", "=", self.bob.id)]).mapped("meal_kind"), ["lunch"]
+            self.env["canteen.booking"].search([("employee_id", "=", self.bob.id)]).mapped("meal_kind"),
+            ["lunch"],
         )
         for url in ("/my/canteen/manage", f"/my/canteen/manage/{self.canteen.id}"):
             self.assertEqual(self.url_open(url).status_code, 404, url)
@@ -116,3 +129,26 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         self.assertEqual(self.post(f"/my/canteen/manage/menu/{self.other_draft.id}/publish").status_code, 404)
         self.assertEqual(self.other_draft.state, "draft")
         self.assertEqual(self.url_open("/my/canteen/manage/999999").status_code, 404)
+
+    def test_report_card_lost_with_confirmation(self):
+        card = self.alice.sudo().current_card_id
+        self.authenticate("mb_mb001", "mb_mb001")
+        self.assertIn("o_canteen_lost_modal", self.url_open("/my/canteen").text)
+        self.post("/my/canteen/card/lost")  # not confirmed
+        self.assertEqual(card.state, "active")
+        self.post("/my/canteen/card/lost", confirm="yes")
+        self.assertEqual(card.state, "lost")
+        self.assertEqual(self.bob.sudo().current_card_id.state, "active", "only one's own card")
+        self.assertIn("Your card is blocked", self.url_open("/my/canteen").text)
+
+    def test_monthly_bill_and_day_sheet(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        self.assertEqual(self.url_open("/my/canteen/bills?month=2026-02").status_code, 200)
+        self.assertEqual(self.url_open("/my/canteen/bills?month=garbage").status_code, 200)
+        self.assertEqual(self.url_open(f"/my/canteen/manage/{self.canteen.id}/day.xlsx").status_code, 404)
+        self.authenticate("mb_mb003", "mb_mb003")
+        sheet = self.url_open(f"/my/canteen/manage/{self.canteen.id}/day.xlsx?date={self.day}")
+        self.assertEqual(sheet.status_code, 200)
+        self.assertEqual(sheet.content[:2], b"PK", "an XLSX (zip) file")
+        other = self.url_open(f"/my/canteen/manage/{self.other_canteen.id}/day.xlsx")
+        self.assertEqual(other.status_code, 404)
