@@ -193,7 +193,45 @@ class CanteenPortal(CustomerPortal):
         )
 
     @http.route(
-        ["/my/canteen/manage/menu/<int:menu_id>/<any(publish,unpublish):action>"],
+        ["/my/canteen/manage/<int:canteen_id>/add_dish"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["POST"],
+    )
+    def portal_canteen_add_dish(self, canteen_id, date=None, meal_kind=None, dish_id=None, **kw):
+        canteen = self._canteen_check_managed(canteen_id)
+        day = self._canteen_date(date, fields.Date.context_today(canteen))
+        try:
+            dish = request.env["canteen.dish"].sudo().browse(int(dish_id or 0))
+            request.env["canteen.menu"]._canteen_portal_add_dish(canteen, day, meal_kind, dish)
+        except (UserError, AccessError, ValueError) as error:
+            self._canteen_flash("danger", str(error.args[0]))
+        return request.redirect(f"/my/canteen/manage/{canteen.id}?date={day}")
+
+    @http.route(
+        ["/my/canteen/manage/menu/<int:menu_id>/remove/<int:line_id>"],
+        type="http",
+        auth="user",
+        website=True,
+        methods=["POST"],
+    )
+    def portal_canteen_remove_dish(self, menu_id, line_id, **kw):
+        menu = request.env["canteen.menu"].sudo().browse(menu_id).exists()
+        if not menu:
+            raise NotFound()
+        self._canteen_check_managed(menu.canteen_id.id)
+        line = menu.line_ids.filtered(lambda item: item.id == line_id)
+        if not line:
+            raise NotFound()
+        try:
+            menu._canteen_portal_remove_line(line)
+        except (UserError, AccessError) as error:
+            self._canteen_flash("danger", str(error.args[0]))
+        return request.redirect(f"/my/canteen/manage/{menu.canteen_id.id}?date={menu.date}")
+
+    @http.route(
+        ["/my/canteen/manage/menu/<int:menu_id>/<any(publish,unpublish,copy_day):action>"],
         type="http",
         auth="user",
         website=True,
@@ -206,7 +244,12 @@ class CanteenPortal(CustomerPortal):
         self._canteen_check_managed(menu.canteen_id.id)
         try:
             # The model method checks the manager again, as the user (sudo keeps the user).
-            menu.action_publish() if action == "publish" else menu.action_unpublish()
+            if action == "copy_day":
+                menu.action_copy_day()
+            elif action == "publish":
+                menu.action_publish()
+            else:
+                menu.action_unpublish()
             self._canteen_flash("success", request.env._("Menu updated."))
         except (UserError, AccessError) as error:
             self._canteen_flash("danger", str(error.args[0]))

@@ -136,6 +136,9 @@ class CanteenCanteen(models.Model):
             "prev_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             "meals": meals,
+            "dishes": self.env["canteen.dish"]
+            .sudo()
+            .search([("company_id", "parent_of", canteen.company_id.id)]),
         }
 
     def _canteen_demo_week(self, employee_ids):

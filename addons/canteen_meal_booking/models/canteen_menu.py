@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.canteen_pos_bridge.models.canteen_meal_period import MEAL_KIND_SELECTION
@@ -105,3 +105,29 @@ class CanteenMenu(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("canteen_meal_booking.canteen_menu_action")
         action["domain"] = [("id", "in", created.ids)]
         return action
+
+    @api.model
+    def _canteen_portal_add_dish(self, canteen, day, meal_kind, dish):
+        """Add a dish to the draft menu of a canteen's meal (creating the menu), for a manager."""
+        if not canteen._canteen_is_managed_by(self.env.user):
+            raise AccessError(self.env._("Only the managers of a canteen change its menus."))
+        dish = dish.sudo()
+        if not dish.exists() or dish.company_id not in canteen.company_id.parent_ids:
+            raise UserError(self.env._("This dish is not served by %(canteen)s.", canteen=canteen.name))
+        if meal_kind not in canteen.meal_ids.mapped("meal_kind"):
+            raise UserError(self.env._("%(canteen)s does not serve this meal.", canteen=canteen.name))
+        menu = self.sudo().search(
+            [("canteen_id", "=", canteen.id), ("date", "=", day), ("meal_kind", "=", meal_kind)]
+        ) or self.sudo().create({"canteen_id": canteen.id, "date": day, "meal_kind": meal_kind})
+        if menu.state != "draft":
+            raise UserError(self.env._("Put the menu back to draft before changing it."))
+        menu.line_ids = [Command.create({"dish_id": dish.id})]
+        return menu
+
+    def _canteen_portal_remove_line(self, line):
+        """Remove a dish from this draft menu, for a manager."""
+        self.ensure_one()
+        self._check_manager()
+        if self.state != "draft" or line.menu_id != self:
+            raise UserError(self.env._("Put the menu back to draft before changing it."))
+        self.sudo().line_ids = [Command.unlink(line.id)]

@@ -152,3 +152,42 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         self.assertEqual(sheet.content[:2], b"PK", "an XLSX (zip) file")
         other = self.url_open(f"/my/canteen/manage/{self.other_canteen.id}/day.xlsx")
         self.assertEqual(other.status_code, 404)
+
+    def test_manager_drafts_a_menu_on_the_portal(self):
+        self.authenticate("mb_mb003", "mb_mb003")
+        url = f"/my/canteen/manage/{self.canteen.id}/add_dish"
+        self.post(url, date=str(self.day), meal_kind="breakfast", dish_id=self.dish_rice.id)
+        menu = self.env["canteen.menu"].search(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", self.day), ("meal_kind", "=", "breakfast")]
+        )
+        self.assertEqual((menu.state, menu.line_ids.dish_id), ("draft", self.dish_rice))
+        # A dish of another company group, or a published menu, cannot be changed that way.
+        foreign = self.env["canteen.dish"].create(
+            {"name": "Foreign", "price": 5, "company_id": self.other_company.id}
+        )
+        self.post(url, date=str(self.day), meal_kind="breakfast", dish_id=foreign.id)
+        self.post(url, date=str(self.day), meal_kind="lunch", dish_id=self.dish_rice.id)
+        self.assertEqual(menu.line_ids.dish_id, self.dish_rice)
+        self.assertEqual(self.menu.line_ids.dish_id, self.dish_pork)
+        self.post(f"/my/canteen/manage/menu/{menu.id}/remove/{menu.line_ids.id}")
+        self.assertFalse(menu.line_ids)
+        # Another canteen: not found.
+        other_url = f"/my/canteen/manage/{self.other_canteen.id}/add_dish"
+        self.assertEqual(
+            self.post(other_url, date=str(self.day), meal_kind="lunch", dish_id=foreign.id).status_code, 404
+        )
+        self.assertFalse(self.other_draft.line_ids)
+
+    def test_choose_dishes_when_booking(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        page = self.url_open(f"/my/canteen?week={self.week()}")
+        self.assertIn(f'name="menu_line_ids" value="{self.menu.line_ids.id}"', page.text)
+        self.post(
+            "/my/canteen/book",
+            canteen_id=self.canteen.id,
+            date=str(self.day),
+            meal_kind="lunch",
+            menu_line_ids=str(self.menu.line_ids.id),
+        )
+        booking = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id)])
+        self.assertEqual(booking.menu_line_ids, self.menu.line_ids)
