@@ -94,9 +94,9 @@ def odoo_server():
         if process.poll() is not None:
             raise RuntimeError(f"odoo exited, see {log_path}")
         try:
-            if requests.get(f"{url}/web/login", timeout=2).status_code == 200:
+            if requests.get(f"{url}/web/health", timeout=10).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.5)
     else:
         process.kill()
@@ -150,6 +150,8 @@ def site(odoo_registry):
             "hq_people": hq_people.ids,
             "hq_uid": hq_people[0].current_card_id.uid,
             "north_merchant": env.ref("canteen_card.merchant_north_canteen").id,
+            "north_card_type": env.ref("canteen_card.card_type_student").id,
+            "hq_card_type": env.ref("canteen_card.card_type_staff").id,
         }
         env.cr.commit()
     return data
@@ -229,14 +231,18 @@ def test_3_cards_do_not_cross_companies(as_, site, odoo_registry):
     )
     # A card for an HQ person, or one whose UID is an HQ person's live card: refused.
     foreign = operator.kw(
-        "canteen.card.issue.wizard", "create", {"employee_id": site["hq_people"][0], "uid": "X1"}
+        "canteen.card.issue.wizard",
+        "create",
+        {"employee_id": site["hq_people"][0], "uid": "X1", "card_type_id": site["hq_card_type"]},
     )
     operator.refused("canteen.card.issue.wizard", "action_issue", [foreign])
     with environment(odoo_registry) as env:
         newcomer = env["hr.employee"].create({"name": "Hostile Newcomer", "company_id": site["north"]})
         env.cr.commit()
     issue = operator.kw(
-        "canteen.card.issue.wizard", "create", {"employee_id": newcomer.id, "uid": site["hq_uid"]}
+        "canteen.card.issue.wizard",
+        "create",
+        {"employee_id": newcomer.id, "uid": site["hq_uid"], "card_type_id": site["north_card_type"]},
     )
     operator.refused("canteen.card.issue.wizard", "action_issue", [issue])
     # An employee number names one person in the group.
@@ -300,7 +306,14 @@ def test_10_no_leaks_across_companies(as_, site):
 
 def test_11_bad_amounts_get_a_clear_error_and_change_nothing(as_, site, odoo_registry):
     operator, manager = as_("operator"), as_("manager")
-    person = site["north_people"][6]
+    with environment(odoo_registry) as env:
+        person = env["hr.employee"].create(
+            {"name": "Hostile Amounts", "company_id": site["north"], "card_type_id": site["north_card_type"]}
+        )
+        env["canteen.card"].create({"employee_id": person.id, "uid": "HOSTILE-AMOUNTS"})
+        person = person.id
+        env.cr.commit()
+    wizard(operator, "canteen.topup.wizard", {"employee_ids": [(6, 0, [person])], "amount": 50})
     for amount in ("NaN", "inf", 1e30, "abc", 1.005, -5):
         operator.refused(
             "canteen.topup.wizard", "create", {"employee_ids": [(6, 0, [person])], "amount": amount}
