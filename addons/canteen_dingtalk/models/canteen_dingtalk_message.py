@@ -122,6 +122,7 @@ class CanteenDingtalkMessage(models.Model):
     @api.model
     def _enqueue_new_entries(self, limit=ENQUEUE_LIMIT):
         """One message row for every committed ledger entry that has none yet."""
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
@@ -207,9 +208,12 @@ class CanteenDingtalkMessage(models.Model):
 
     def _render(self):
         """The message text in the person's language (zh_CN unless their user says otherwise)."""
+        installed = dict(self.env["res.lang"].get_installed())
         for message in self:
             employee = message.employee_id
             lang = employee.user_id.lang or "zh_CN"
+            if lang not in installed:
+                lang = self.env.lang if self.env.lang in installed else "en_US"
             env = self.with_context(lang=lang, tz=employee.tz or "Asia/Shanghai").env
             entries = message.entry_ids.with_env(env).sorted(lambda e: (e.date, e.id))
             kinds = dict(entries._fields["kind"]._description_selection(env))
@@ -252,6 +256,7 @@ class CanteenDingtalkMessage(models.Model):
     # send --------------------------------------------------------------------------------------
     @api.model
     def _send_pending(self, limit=SEND_LIMIT):
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """

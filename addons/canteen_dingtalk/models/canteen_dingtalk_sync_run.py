@@ -134,7 +134,7 @@ class CanteenDingtalkSyncRun(models.Model):
         ]
         return {**dict.fromkeys(keys, 0), "log": []}
 
-    def _finish(self, company, trigger, started, summary, client, failed=False, event_type=None):
+    def _finish(self, company, trigger, started, summary, client, *, failed=False, event_type=None):
         log = summary.pop("log")
         state = "failed" if failed else ("partial" if summary["error_count"] else "done")
         values = {
@@ -275,7 +275,7 @@ class CanteenDingtalkSyncRun(models.Model):
             )
         )
 
-    def _apply_user(self, company, user, dept_map, employees, numbers, linked, summary):
+    def _apply_user(self, company, user, dept_map, employees, numbers, linked, summary):  # noqa: PLR0917
         """Apply one DingTalk user to its employee; the values of a new employee otherwise."""
         userid = user["userid"]
         department = next(

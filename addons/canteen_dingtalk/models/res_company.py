@@ -13,7 +13,7 @@ class ResCompany(models.Model):
     dingtalk_app_key = fields.Char(
         string="DingTalk App Key",
         groups=ADMIN,
-        help="AppKey (Client ID) of the company's DingTalk internal app; also the owner key of its callbacks.",
+        help="AppKey (Client ID) of the company's DingTalk internal app, also its callbacks' owner key.",
     )
     dingtalk_app_secret = fields.Char(
         string="DingTalk App Secret", groups=ADMIN, help="AppSecret (Client Secret) of the DingTalk app."

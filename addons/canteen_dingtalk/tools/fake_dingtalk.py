@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
 class FakeDingTalk:
-    def __init__(self, app_key="ding-fake-key", app_secret="fake-secret", page_limit=100):
+    def __init__(self, app_key="ding-fake-key", app_secret="fake-secret", page_limit=100):  # noqa: S107
         self.app_key = app_key
         self.app_secret = app_secret
         self.page_limit = page_limit
@@ -100,7 +100,7 @@ class FakeDingTalk:
         return [body for called, body in self.requests if called == path]
 
     # dispatch ------------------------------------------------------------------------------
-    def handle(self, path, query, raw):
+    def handle(self, path, query, raw):  # noqa: PLR0911
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -186,7 +186,7 @@ class FakeDingTalk:
 
     # callbacks -----------------------------------------------------------------------------
     @staticmethod
-    def encrypt_event(event, token, aes_key, owner_key, timestamp=None, nonce=None):
+    def encrypt_event(event, token, aes_key, owner_key, *, timestamp=None, nonce=None):
         """(query parameters, JSON body) of a callback as DingTalk sends it."""
         key = base64.b64decode(aes_key + "=")
         message = json.dumps(event).encode()

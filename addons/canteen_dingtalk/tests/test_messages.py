@@ -1,0 +1,144 @@
+import time
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from odoo.addons.canteen_card.tests.common import CanteenCardCase
+
+from .common import FakeDingTalkMixin
+
+
+@tagged("post_install", "-at_install")
+class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._start_fake(cls.company)
+        cls.company.sudo().write({"dingtalk_notify": True, "dingtalk_low_balance": 30})
+        cls.alice.dingtalk_userid = "u-alice"
+        cls.bob.dingtalk_userid = "u-bob"
+        cls.Message = cls.env["canteen.dingtalk.message"]
+
+    def messages(self, employee):
+        return self.Message.search([("employee_id", "=", employee.id)], order="id")
+
+    def process(self):
+        self.Message.sudo()._enqueue_new_entries()
+        return self.Message.sudo()._send_pending()
+
+    def test_topup_and_charge_are_sent_after_commit_from_the_queue(self):
+        self.topup(self.alice, 100)
+        self.assertFalse(self.fake.requests, "nothing goes to DingTalk inside the operation")
+        self.process()
+        message = self.messages(self.alice)
+        self.assertEqual(message.state, "sent", message.last_error)
+        self.assertIn("100.00", message.body)
+        self.assertEqual(len(self.fake.messages), 1)
+        sent = self.fake.messages[0]
+        self.assertEqual((sent["agent_id"], sent["userid_list"]), (3000001, "u-alice"))
+        self.assertEqual(sent["msg"]["text"]["content"], message.body)
+        self.assertEqual(message.task_id, "1001")
+
+        self.process()
+        self.assertEqual(len(self.messages(self.alice)), 1, "each entry is enqueued once")
+        self.assertEqual(len(self.fake.messages), 1)
+
+    def test_changes_close_together_go_as_one_message(self):
+        self.topup(self.alice, 50)
+        self.charge(self.alice, 12.5)
+        self.charge(self.alice, 3)
+        self.process()
+        message = self.messages(self.alice)
+        self.assertEqual(len(message), 1)
+        self.assertEqual(len(message.entry_ids), 3)
+        self.assertIn("12.50", message.body)
+        self.assertIn("34.50", message.body, "the balance after the last change")
+        self.assertEqual(len(self.fake.messages), 1)
+
+    def test_low_balance_alert(self):
+        self.topup(self.alice, 40)
+        self.process()
+        self.assertFalse(self.messages(self.alice).low_balance, "a top-up does not alert")
+        self.charge(self.alice, 15)
+        self.Message.sudo()._enqueue_new_entries()
+        last = self.messages(self.alice)[-1:]
+        self.assertTrue(last.low_balance)
+        self.assertIn("30.00", last.body)
+
+    def test_opt_out_and_people_without_dingtalk(self):
+        self.bob.dingtalk_opt_out = True
+        self.topup(self.bob, 20)
+        carol = self._make_cardholder("Carol", "C003", self.company)
+        self.topup(carol, 20)
+        self.process()
+        self.assertEqual(self.messages(self.bob).state, "skipped")
+        self.assertEqual(self.messages(carol).state, "skipped")
+        self.assertFalse(self.fake.messages)
+
+    def test_outage_is_retried_with_back_off_and_loses_nothing(self):
+        self.fake.down = True
+        started = time.monotonic()
+        self.topup(self.alice, 100)
+        self.charge(self.alice, 5)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertFalse(self.fake.requests, "a charge never waits for DingTalk")
+        self.process()
+        message = self.messages(self.alice)
+        self.assertEqual((message.state, message.attempts), ("pending", 1))
+        self.assertIn("503", message.last_error)
+        self.assertGreater(message.next_try, fields.Datetime.now())
+        self.process()
+        self.assertEqual(message.attempts, 1, "not retried before its back-off")
+
+        self.fake.down = False
+        message.sudo().next_try = fields.Datetime.now() - timedelta(seconds=1)
+        self.process()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(len(self.fake.messages), 1)
+
+    def test_rate_limited_send_waits_then_gives_up_after_retries(self):
+        self.topup(self.alice, 10)
+        self.fake.fail("/topapi/message/corpconversation/asyncsend_v2", times=1, errcode=41047)
+        self.process()
+        message = self.messages(self.alice)
+        self.assertEqual(message.state, "sent", "a throttled call is retried after a back-off")
+        self.fake.down = True
+        self.topup(self.alice, 10)
+        self.Message.sudo()._enqueue_new_entries()
+        second = self.messages(self.alice)[-1:]
+        for _attempt in range(10):
+            second.sudo().next_try = fields.Datetime.now() - timedelta(seconds=1)
+            self.Message.sudo()._send_pending()
+        self.assertEqual((second.state, second.attempts), ("failed", 10))
+        self.fake.down = False
+        second.action_retry()
+        self.Message.sudo()._send_pending()
+        self.assertEqual(second.state, "sent")
+
+    def test_hostile_calls(self):
+        self.topup(self.alice, 10)
+        self.fake.down = True
+        self.process()
+        message = self.messages(self.alice)
+        auditor = self._user("dt_auditor", "canteen_card.group_card_auditor", [self.company])
+        operator = self._user("dt_operator", "canteen_card.group_card_operator", [self.company])
+        for user in (auditor, operator):
+            with self.assertRaises(AccessError):
+                message.with_user(user).write({"state": "sent"})
+            with self.assertRaises(AccessError):
+                message.with_user(user).with_context(dingtalk_admin=True).action_retry()
+            with self.assertRaises(AccessError):
+                self.Message.with_user(user).create(
+                    {"company_id": self.company.id, "employee_id": self.bob.id}
+                )
+            with self.assertRaises(AccessError):
+                message.with_user(user).unlink()
+        self.assertEqual(message.state, "pending")
+        other = self._make_company("DingTalk Other Co")
+        outsider = self._user(
+            "dt_outsider", "canteen_dingtalk.group_dingtalk_admin,canteen_card.group_card_auditor", [other]
+        )
+        with self.assertRaises(AccessError):
+            message.with_user(outsider).with_context(allowed_company_ids=[other.id]).action_retry()
