@@ -5,8 +5,6 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from odoo.addons.canteen_pos_bridge.models.canteen_meal_period import MEAL_KIND_SELECTION
-
 CUTOFF_MODE_SELECTION = [
     ("day_before", "The day before at a time"),
     ("before_meal", "Hours before the meal"),
@@ -48,7 +46,6 @@ class CanteenCanteenMeal(models.Model):
         help="The meal period of the canteen's merchant: when the meal is served.",
     )
     meal_kind = fields.Selection(
-        MEAL_KIND_SELECTION,
         related="meal_period_id.kind",
         store=True,
         string="Meal",
