@@ -12,6 +12,7 @@
         "security/canteen_meal_booking_groups.xml",
         "security/ir.model.access.csv",
         "security/canteen_meal_booking_rules.xml",
+        "data/ir_cron_data.xml",
         "views/canteen_canteen_views.xml",
         "views/canteen_dish_views.xml",
         "views/canteen_menu_views.xml",

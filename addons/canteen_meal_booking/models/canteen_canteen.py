@@ -46,6 +46,15 @@ class CanteenCanteen(models.Model):
     booking_required = fields.Boolean(
         help="Terminals of this canteen decline people without a booking for the current meal.",
     )
+    reminder_enabled = fields.Boolean(
+        string="Booking Reminders",
+        help="Before a meal's cut-off, remind the people who usually eat here and have not booked.",
+    )
+    reminder_hours = fields.Float(
+        string="Remind Hours Before Cut-off",
+        default=2.0,
+        help="How long before the cut-off the reminder is sent.",
+    )
     active = fields.Boolean(default=True, help="Archived canteens take no bookings.")
 
     _sql_constraints = [
@@ -221,3 +230,67 @@ class CanteenCanteen(models.Model):
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
+
+    # reminders -----------------------------------------------------------------------------
+    @api.model
+    def _cron_send_booking_reminders(self):
+        """Hourly: for each meal whose cut-off is near, remind the usual eaters without a booking
+        (mail notification on their employee record; DingTalk plugs into the same messages)."""
+        now = fields.Datetime.now()
+        for canteen in self.sudo().search([("reminder_enabled", "=", True)]):
+            today = fields.Date.context_today(canteen.with_context(tz=canteen._canteen_timezone()))
+            for meal in canteen.meal_ids:
+                for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+                    cutoff = meal._cutoff(day)
+                    if meal.last_reminder_date and meal.last_reminder_date >= day:
+                        continue
+                    if now < cutoff <= now + timedelta(hours=canteen.reminder_hours):
+                        canteen._canteen_remind(meal, day)
+                        meal.last_reminder_date = day
+        return True
+
+    def _canteen_usual_eaters(self, meal_kind, day, weeks=2, times=3):
+        """Employees served at this canteen's merchant at this meal at least `times` times in
+        the `weeks` weeks before `day`."""
+        self.ensure_one()
+        if not self.merchant_id:
+            return self.env["hr.employee"]
+        self.env.cr.execute(
+            """
+            SELECT t.employee_id
+              FROM canteen_transaction t
+              JOIN canteen_terminal term ON term.id = t.terminal_id
+             WHERE term.merchant_id = %s AND t.status = 'approved' AND t.meal_kind = %s
+               AND t.business_date >= %s AND t.business_date < %s AND t.employee_id IS NOT NULL
+             GROUP BY t.employee_id
+            HAVING count(DISTINCT t.business_date) >= %s
+            """,
+            (self.merchant_id.id, meal_kind, day - timedelta(weeks=weeks), day, times),
+        )
+        return self.env["hr.employee"].sudo().browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _canteen_remind(self, meal, day):
+        self.ensure_one()
+        booked = (
+            self.env["canteen.booking"]
+            .sudo()
+            .search([("date", "=", day), ("meal_kind", "=", meal.meal_kind), ("state", "=", "booked")])
+            .employee_id
+        )
+        people = (self._canteen_usual_eaters(meal.meal_kind, day) - booked).filtered(
+            lambda e: e.user_id and e.cardholder_state == "active"
+        )
+        label = dict(meal._fields["meal_kind"]._description_selection(self.env)).get(meal.meal_kind)
+        for employee in people:
+            employee.message_notify(
+                partner_ids=employee.user_id.partner_id.ids,
+                subject=self.env._("Book your meal"),
+                body=self.env._(
+                    "You have not booked %(meal)s of %(day)s at %(canteen)s. Booking closes at %(cutoff)s.",
+                    meal=label,
+                    day=day,
+                    canteen=self.name,
+                    cutoff=meal._format_local(meal._cutoff(day)),
+                ),
+            )
+        return people

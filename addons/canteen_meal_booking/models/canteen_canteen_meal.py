@@ -83,6 +83,10 @@ class CanteenCanteenMeal(models.Model):
         help="Hours before the meal starts when booking closes (hours-before cut-off).",
     )
 
+    last_reminder_date = fields.Date(
+        readonly=True, copy=False, help="The last day of this meal whose booking reminder was sent."
+    )
+
     _sql_constraints = [
         ("canteen_period_uniq", "unique (canteen_id, meal_period_id)", "A canteen serves each meal once."),
     ]

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError
@@ -102,3 +104,24 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
         self.assertFalse(Report.with_user(self.other_manager).search([("canteen_id", "=", self.canteen.id)]))
         with self.assertRaises(AccessError):
             Report.with_user(self.bob_user).search([])
+
+    def test_reminder_to_usual_eaters_without_booking(self):
+        self.canteen.reminder_enabled = True
+        self.canteen.reminder_hours = 3
+        for back in (1, 2, 3):  # lunches of the last days: Alice and Bob usually eat here
+            for person in (self.alice, self.bob):
+                self.transaction(person, day=DAY - timedelta(days=back + 1))
+        self.transaction(self.carol, day=DAY - timedelta(days=2))  # once: not a usual eater
+        self.env["canteen.booking"].with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
+        Message = self.env["mail.message"]
+        before = Message.search([]).ids
+        # NOW is 12:00 Shanghai on the day before; lunch and dinner cut-offs are at 20:00: too early.
+        self.env["canteen.canteen"]._cron_send_booking_reminders()
+        self.assertFalse(Message.search([("id", "not in", before), ("model", "=", "hr.employee")]))
+        with freeze_time("2026-03-09 10:00:00"):  # 18:00 Shanghai: 2 hours before the cut-off
+            self.env["canteen.canteen"]._cron_send_booking_reminders()
+            self.env["canteen.canteen"]._cron_send_booking_reminders()  # once only
+        sent = Message.search([("id", "not in", before), ("model", "=", "hr.employee")])
+        self.assertEqual(sent.mapped("res_id"), [self.bob.id], "Bob only: Alice booked, Carol is no regular")
+        self.assertIn("Booking closes at 2026-03-09 20:00", sent.body)
+        self.assertEqual(sent.partner_ids, self.bob_user.partner_id)

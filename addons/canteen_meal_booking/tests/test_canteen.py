@@ -36,3 +36,27 @@ class TestCanteen(TransactionCase):
         )
         self.canteen_a.with_user(manager).write({"manager_ids": [(4, manager.id)]})
         self.assertEqual(self.canteen_a.manager_ids, manager)
+
+    def test_branch_manager_reads_but_cannot_change_head_office_canteen(self):
+        branch = self.env["res.company"].create(
+            {"name": "Canteen Co A Branch", "parent_id": self.company_a.id}
+        )
+        branch_canteen = self.env["canteen.canteen"].create({"name": "A branch", "company_id": branch.id})
+        manager = new_test_user(
+            self.env,
+            "canteen_branch_boss",
+            groups="canteen_meal_booking.group_canteen_manager",
+            company_id=branch.id,
+            company_ids=[branch.id],
+        )
+        Canteen = self.env["canteen.canteen"].with_user(manager)
+        self.assertEqual(
+            Canteen.search([("id", "in", (self.canteen_a | self.canteen_b | branch_canteen).ids)]),
+            self.canteen_a | branch_canteen,
+        )
+        with self.assertRaises(AccessError):
+            self.canteen_a.with_user(manager).write({"manager_ids": [(4, manager.id)]})
+        with self.assertRaises(AccessError):
+            Canteen.create({"name": "Sneaky", "company_id": self.company_a.id})
+        branch_canteen.with_user(manager).write({"name": "Renamed"})
+        self.assertFalse(self.canteen_a.manager_ids)
