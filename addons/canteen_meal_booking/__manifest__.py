@@ -20,6 +20,7 @@
         "views/canteen_meal_booking_menus.xml",
         "views/hr_employee_views.xml",
         "views/canteen_portal_templates.xml",
+        "report/canteen_day_sheet_report.xml",
     ],
     "demo": ["demo/canteen_canteen_demo.xml"],
 }

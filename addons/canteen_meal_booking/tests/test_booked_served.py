@@ -125,3 +125,17 @@ class TestBookedServed(CanteenBookingMixin, TransactionCase):
         self.assertEqual(sent.mapped("res_id"), [self.bob.id], "Bob only: Alice booked, Carol is no regular")
         self.assertIn("Booking closes at 2026-03-09 20:00", sent.body)
         self.assertEqual(sent.partner_ids, self.bob_user.partner_id)
+
+    def test_day_sheet_report(self):
+        self.env["canteen.booking"].with_user(self.alice_user).book(self.canteen.id, DAY, "lunch")
+        self.transaction(self.carol)
+        self.env.flush_all()
+        rows = self.env["canteen.booking.report"].search(
+            [("canteen_id", "=", self.canteen.id), ("date", "=", DAY)]
+        )
+        html, _kind = self.env["ir.actions.report"]._render_qweb_html(
+            "canteen_meal_booking.action_report_day_sheet", rows.ids
+        )
+        html = html.decode()
+        self.assertIn("HQ Canteen", html)
+        self.assertIn("o_canteen_day_sheet", html)
