@@ -90,8 +90,8 @@ class CanteenDingtalkSyncRun(models.Model):
 
     @api.model
     def _cron_sync(self):
-        companies = self.env["res.company"].sudo().search([])
-        for company in companies.filtered(lambda c: c.dingtalk_sync_enabled and c._dingtalk_configured()):
+        companies = self.env["res.company"].sudo().search([("dingtalk_sync_enabled", "=", True)])
+        for company in companies.filtered(lambda c: c._dingtalk_configured()):
             self.sudo()._sync_company(company, "cron")
 
     # the sync ----------------------------------------------------------------------------------
