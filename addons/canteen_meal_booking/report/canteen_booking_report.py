@@ -24,12 +24,18 @@ class CanteenBookingReport(models.Model):
 
     @property
     def _table_query(self):
+        return self._figures_query(SQL("TRUE"), SQL("TRUE"))
+
+    @api.model
+    def _figures_query(self, booking_filter, served_filter):
+        """The figures' query; the filters narrow bookings (columns of canteen_booking) and
+        served people (t: canteen_transaction, c: canteen_canteen) before they are joined."""
         return SQL(
             """
             WITH booked AS (
                 SELECT DISTINCT canteen_id, date, meal_kind, employee_id
                   FROM canteen_booking
-                 WHERE state = 'booked'
+                 WHERE state = 'booked' AND %s
             ), served AS (
                 SELECT DISTINCT c.id AS canteen_id, t.business_date AS date, t.meal_kind, t.employee_id
                   FROM canteen_transaction t
@@ -39,6 +45,7 @@ class CanteenBookingReport(models.Model):
                    AND t.employee_id IS NOT NULL
                    AND t.meal_kind IS NOT NULL
                    AND t.business_date IS NOT NULL
+                   AND %s
             ), people AS (
                 SELECT COALESCE(b.canteen_id, s.canteen_id) AS canteen_id,
                        COALESCE(b.date, s.date) AS date,
@@ -59,15 +66,21 @@ class CanteenBookingReport(models.Model):
               FROM people p
               JOIN canteen_canteen c ON c.id = p.canteen_id
              GROUP BY p.canteen_id, c.company_id, p.date, p.meal_kind
-            """
+            """,
+            booking_filter,
+            served_filter,
         )
 
     @api.model
     def _canteen_figures(self, canteen, date):
         """{meal_kind: {booked, served, no_show, walk_in}} of one canteen and day (callers check
         that the user manages the canteen)."""
-        rows = self.sudo().search_read(
-            [("canteen_id", "=", canteen.id), ("date", "=", date)],
-            ["meal_kind", "booked", "served", "no_show", "walk_in"],
+        # Filtered before the join: the view itself would read every canteen's history.
+        self.env.flush_all()
+        self.env.cr.execute(
+            self._figures_query(
+                SQL("canteen_id = %s AND date = %s", canteen.id, date),
+                SQL("c.id = %s AND t.business_date = %s", canteen.id, date),
+            )
         )
-        return {row["meal_kind"]: row for row in rows}
+        return {row["meal_kind"]: row for row in self.env.cr.dictfetchall()}
