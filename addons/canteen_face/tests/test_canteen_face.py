@@ -190,6 +190,10 @@ class TestFaceEnrolment(FaceCase):
         biden = self.enrol(self.biden, photo("biden.jpg"))
         biden.with_user(self.operator).action_withdraw()
         self.assertEqual(biden.sudo().state, "withdrawn")
+        # Archiving a person withdraws their face too.
+        branch_face = self.enrol(self.branch_person, photo("biden2.jpg"))
+        self.branch_person.write({"active": False})
+        self.assertEqual((branch_face.sudo().state, branch_face.sudo().is_current), ("withdrawn", False))
 
     def test_retention_purge(self):
         rejected = self.enrol(self.biden, photo("two_people.jpg")).sudo()
@@ -247,6 +251,31 @@ class TestFaceAccess(FaceCase):
         with self.assertRaises(AccessError):
             self.Face.with_user(self.plain).identify_photo(base64.b64encode(photo("obama2.jpg")))
         self.assertEqual(self.face.sudo().state, "valid")
+
+    def test_imports_need_the_group_and_the_company(self):
+        files = [("100232.jpg", photo("biden.jpg"))]
+        with self.assertRaises(AccessError):
+            self.Face.with_user(self.plain)._import_photos(files, self.hq)
+        with self.assertRaises(AccessError):
+            self.env["canteen.face.import.wizard"].with_user(self.plain).create({})
+        with self.assertRaises(AccessError):
+            self.Face.with_user(self.operator)._import_photos(
+                [("300001.jpg", photo("biden.jpg"))], self.other
+            )
+        with self.assertRaises(AccessError):
+            attachment = (
+                self.env["ir.attachment"]
+                .with_user(self.operator)
+                .create({"name": "300001.jpg", "raw": photo("biden.jpg")})
+            )
+            wizard = (
+                self.env["canteen.face.import.wizard"]
+                .with_user(self.operator)
+                .create({"company_id": self.other.id, "attachment_ids": [(6, 0, attachment.ids)]})
+            )
+            wizard.action_import()
+        self.assertFalse(self.Face.sudo().search([("employee_id", "=", self.biden.id)]))
+        self.assertEqual(self.Face.sudo().search([("employee_id", "=", self.stranger.id)]), self.other_face)
 
     def test_other_company_operator_is_refused(self):
         with self.assertRaises(AccessError):

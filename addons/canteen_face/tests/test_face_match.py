@@ -60,3 +60,28 @@ class TestFaceMatch(BaseCase):
         found = face_match.identify(one, self.vectors[0])
         self.assertEqual(found.index, 0)
         self.assertIsNone(found.second_distance)
+
+    def test_gallery_upsert_replace_delete(self):
+        gallery = face_match.Gallery(capacity=2)
+        for face_id in range(10):
+            gallery.upsert(face_id + 100, face_id, self.vectors[face_id])
+        self.assertEqual(len(gallery), 10)
+        face_id, person, found = gallery.identify(self._near(3, 0.2), threshold=0.4)
+        self.assertEqual((face_id, person), (103, 3))
+        self.assertAlmostEqual(found.distance, 0.2, places=3)
+        # A new face of person 3 replaces the old one: the old vector no longer matches.
+        gallery.upsert(500, 3, self.vectors[400])
+        self.assertEqual(len(gallery), 10)
+        self.assertNotIn(103, gallery)
+        self.assertEqual(gallery.identify(self._near(3, 0.2))[2].reason, "no_match")
+        self.assertEqual(gallery.identify(self._near(400, 0.2))[:2], (500, 3))
+        # Deleting a face in the middle keeps every other face findable.
+        self.assertTrue(gallery.delete(105))
+        self.assertFalse(gallery.delete(105))
+        self.assertEqual(gallery.identify(self._near(5, 0.1))[2].reason, "no_match")
+        for person in (0, 1, 2, 4, 6, 7, 8, 9):
+            self.assertEqual(gallery.identify(self._near(person, 0.1))[:2], (100 + person, person))
+        for face_id in [*range(100, 110), 500]:
+            gallery.delete(face_id)
+        self.assertEqual(len(gallery), 0)
+        self.assertEqual(gallery.identify(self.vectors[0])[2].reason, "no_match")

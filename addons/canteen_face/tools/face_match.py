@@ -68,3 +68,76 @@ def identify(matrix, query, threshold=0.4, margin=0.05, labels=None):
     if second is not None and second - best_distance < margin:
         return Match(None, best_distance, second, AMBIGUOUS)
     return Match(best, best_distance, second)
+
+
+# The current faces of some companies, as the bridge loads them (then follows LISTEN canteen_face
+# for upserts and deletes); `embedding` is base64 of 128 little-endian float32 of unit length.
+CURRENT_FACES_SQL = (
+    "SELECT id, employee_id, embedding FROM canteen_face "
+    "WHERE is_current AND state = 'valid' AND embedding IS NOT NULL AND company_id = ANY(%s)"
+)
+
+
+class Gallery:
+    """Faces kept in memory for 1:N search: a float32 matrix of unit rows with one current face
+    per person, changed in place (upsert, delete) without rebuilding. Not thread-safe: one per
+    process (or per gevent hub), like the bridge's other caches."""
+
+    def __init__(self, dim=128, capacity=1024):
+        self.dim = dim
+        self._matrix = numpy.zeros((max(1, capacity), dim), dtype=numpy.float32)
+        self._faces = numpy.zeros(max(1, capacity), dtype=numpy.int64)
+        self._people = numpy.zeros(max(1, capacity), dtype=numpy.int64)
+        self._size = 0
+        self._row_of_face = {}
+        self._row_of_person = {}
+
+    def __len__(self):
+        return self._size
+
+    def __contains__(self, face_id):
+        return face_id in self._row_of_face
+
+    def upsert(self, face_id, person_id, vector):
+        """Add a face (unit-scaled here); it replaces the person's previous face, if any."""
+        for row in (self._row_of_face.get(face_id), self._row_of_person.get(person_id)):
+            if row is not None and row < self._size:
+                self._remove_row(row)
+        if self._size == len(self._matrix):
+            grow = len(self._matrix)
+            self._matrix = numpy.concatenate([self._matrix, numpy.zeros((grow, self.dim), numpy.float32)])
+            self._faces = numpy.concatenate([self._faces, numpy.zeros(grow, numpy.int64)])
+            self._people = numpy.concatenate([self._people, numpy.zeros(grow, numpy.int64)])
+        row = self._size
+        self._matrix[row] = build_matrix([vector], self.dim)[0]
+        self._faces[row], self._people[row] = face_id, person_id
+        self._row_of_face[face_id], self._row_of_person[person_id] = row, row
+        self._size += 1
+
+    def delete(self, face_id):
+        """Forget a face; True when it was there."""
+        row = self._row_of_face.get(face_id)
+        if row is None:
+            return False
+        self._remove_row(row)
+        return True
+
+    def _remove_row(self, row):
+        last = self._size - 1
+        face_id, person_id = int(self._faces[row]), int(self._people[row])
+        del self._row_of_face[face_id]
+        if self._row_of_person.get(person_id) == row:
+            del self._row_of_person[person_id]
+        if row != last:
+            self._matrix[row] = self._matrix[last]
+            self._faces[row], self._people[row] = self._faces[last], self._people[last]
+            self._row_of_face[int(self._faces[row])] = row
+            self._row_of_person[int(self._people[row])] = row
+        self._size = last
+
+    def identify(self, query, threshold=0.4, margin=0.05):
+        """(face_id, person_id, Match) of the nearest face; ids are None when there is no match."""
+        found = identify(self._matrix[: self._size], query, threshold, margin)
+        if found.index is None:
+            return None, None, found
+        return int(self._faces[found.index]), int(self._people[found.index]), found
