@@ -229,27 +229,28 @@ class CanteenDingtalkMessage(models.Model):
             for entry in entries:
                 when = fields.Datetime.context_timestamp(entries, entry.date).strftime("%Y-%m-%d %H:%M:%S")
                 place = entry.merchant_id.name or entry.terminal_ref or env._("Card desk")
-                lines.append(
-                    env._(
-                        "%(time)s %(kind)s %(amount)s (%(wallet)s), balance after %(balance)s, %(place)s",
-                        time=when,
-                        kind=kinds.get(entry.kind, entry.kind),
-                        amount=f"{'+' if entry.amount > 0 else '-'}{symbol}{abs(entry.amount):.2f}",
-                        wallet=wallets.get(entry.wallet_kind, entry.wallet_kind),
-                        balance=f"{symbol}{entry.balance_after:.2f}",
-                        place=place,
-                    )
+                sign = "+" if entry.amount > 0 else "-"
+                amount = f"{sign}{symbol}{abs(entry.amount):.2f}"
+                balance = f"{symbol}{entry.balance_after:.2f}"
+                line = env._(
+                    "%(time)s %(kind)s %(amount)s (%(wallet)s), balance after %(balance)s, %(place)s",
+                    time=when,
+                    kind=kinds.get(entry.kind, entry.kind),
+                    amount=amount,
+                    wallet=wallets.get(entry.wallet_kind, entry.wallet_kind),
+                    balance=balance,
+                    place=place,
                 )
+                lines.append(line)
             total = sum(after.values())
-            lines.append(env._("Total balance: %(total)s", total=f"{symbol}{total:.2f}"))
+            total_text = f"{symbol}{total:.2f}"
+            lines.append(env._("Total balance: %(total)s", total=total_text))
             threshold = employee.company_id.sudo().dingtalk_low_balance
             low = bool(threshold) and total < threshold and any(e.amount < 0 for e in entries)
             if low:
+                threshold_text = f"{symbol}{threshold:.2f}"
                 lines.append(
-                    env._(
-                        "Your balance is below %(threshold)s: please top up.",
-                        threshold=f"{symbol}{threshold:.2f}",
-                    )
+                    env._("Your balance is below %(threshold)s: please top up.", threshold=threshold_text)
                 )
             message.write({"body": "\n".join(lines), "low_balance": low})
 

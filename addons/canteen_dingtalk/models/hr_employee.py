@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+ADMIN = "canteen_dingtalk.group_dingtalk_admin"
 
 
 class HrEmployee(models.Model):
@@ -25,3 +28,20 @@ class HrEmployee(models.Model):
             "A DingTalk user is linked to one employee per company.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("dingtalk_userid") for vals in vals_list):
+            self._check_dingtalk_userid_access()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "dingtalk_userid" in vals:
+            self._check_dingtalk_userid_access()
+        return super().write(vals)
+
+    def _check_dingtalk_userid_access(self):
+        # The userid decides who reads a person's balance messages: only the sync (sudo) and
+        # DingTalk Administrators set it.
+        if not self.env.su and not self.env.user.has_group(ADMIN):
+            raise AccessError(self.env._("Only DingTalk Administrators can link people to DingTalk users."))

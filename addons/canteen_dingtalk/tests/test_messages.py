@@ -117,6 +117,27 @@ class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
         self.Message.sudo()._send_pending()
         self.assertEqual(second.state, "sent")
 
+    def test_message_in_chinese_by_default(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        modules = self.env["ir.module.module"].search([("name", "in", ("canteen_card", "canteen_dingtalk"))])
+        modules._update_translations(["zh_CN"])
+        self.topup(self.alice, 10)
+        self.process()
+        body = self.messages(self.alice).body
+        self.assertIn("饭卡余额变动", body)
+        self.assertIn("总余额", body)
+        self.assertEqual(self.fake.messages[0]["msg"]["text"]["content"], body)
+
+    def test_only_admins_link_dingtalk_users(self):
+        hr_user = self._user("dt_hr", "hr.group_hr_user", [self.company])
+        with self.assertRaises(AccessError):
+            self.bob.with_user(hr_user).write({"dingtalk_userid": "u-spy"})
+        with self.assertRaises(AccessError):
+            self.env["hr.employee"].with_user(hr_user).create({"name": "Spy", "dingtalk_userid": "u-alice2"})
+        self.assertEqual(self.bob.dingtalk_userid, "u-bob")
+        self.bob.with_user(hr_user).write({"dingtalk_opt_out": True})
+        self.assertTrue(self.bob.dingtalk_opt_out, "the opt-out is the person's HR record")
+
     def test_hostile_calls(self):
         self.topup(self.alice, 10)
         self.fake.down = True
