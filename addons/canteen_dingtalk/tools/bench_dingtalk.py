@@ -12,11 +12,17 @@ Everything runs in one transaction that is rolled back: the database is left as 
 """
 
 import argparse
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def say(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def build_organisation(fake, people, departments):
@@ -47,7 +53,7 @@ def bench_sync(env, fake, args):
         run = Run._sync_company(company, "manual")
         env.flush_all()
         elapsed = time.perf_counter() - started
-        print(
+        say(
             f"{label}: {args.people} people in {args.departments} departments in {elapsed:.1f} s "
             f"({args.people / elapsed:.0f} people/s); created {run.employees_created}, "
             f"updated {run.employees_updated}, {run.api_calls} API calls, state {run.state}"
@@ -64,7 +70,7 @@ def bench_charges(env, fake, args):
         if merchant:
             pairs.append((employee, merchant))
     if not pairs:
-        print("charges: no cardholder with an active card and a merchant (load the demo data)")
+        say("charges: no cardholder with an active card and a merchant (load the demo data)")
         return
     for company in cardholders.company_id:
         company.write(
@@ -86,7 +92,7 @@ def bench_charges(env, fake, args):
             Ledger._charge(employee, Decimal("0.01"), merchant=merchant, allow_overdraft=True)
         env.flush_all()
         elapsed = time.perf_counter() - started
-        print(f"ledger charges, {label}: {args.charges / elapsed:.0f} approved/s")
+        say(f"ledger charges, {label}: {args.charges / elapsed:.0f} approved/s")
         started = time.perf_counter()
         queued = Message._enqueue_new_entries(limit=10**6)
         env.flush_all()
@@ -99,7 +105,7 @@ def bench_charges(env, fake, args):
             if not batch:
                 break
         send = time.perf_counter() - started
-        print(
+        say(
             f"  cron: {args.charges} entries enqueued into {len(queued)} rows in {enqueue:.2f} s, "
             f"{sent} messages sent to the fake in {send:.2f} s"
         )
@@ -122,8 +128,13 @@ def main():
     odoo.tools.config.parse_config(
         ["-c", args.config, "-d", args.database, f"--addons-path={ROOT / 'addons'}", "--log-level=warn"]
     )
-    from odoo.addons.canteen_dingtalk.tools.client import clear_token_cache
-    from odoo.addons.canteen_dingtalk.tools.fake_dingtalk import FakeDingTalk
+    # Run as a script: the addon is imported by its absolute name once Odoo is configured.
+    from odoo.addons.canteen_dingtalk.tools.client import (  # pylint: disable=odoo-addons-relative-import
+        clear_token_cache,
+    )
+    from odoo.addons.canteen_dingtalk.tools.fake_dingtalk import (  # pylint: disable=odoo-addons-relative-import
+        FakeDingTalk,
+    )
 
     registry = odoo.modules.registry.Registry(args.database)
     fake = FakeDingTalk().start()
