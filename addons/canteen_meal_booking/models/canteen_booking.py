@@ -16,6 +16,7 @@ class CanteenBooking(models.Model):
     The bridge reads the fact (employee_id, merchant_id, date, meal_kind, state) in SQL."""
 
     _name = "canteen.booking"
+    _inherit = ["canteen.protected.mixin"]
     _description = "Meal Booking"
     _order = "date desc, canteen_id, meal_kind, id"
     _check_company_auto = True
