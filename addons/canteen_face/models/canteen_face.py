@@ -3,6 +3,7 @@ import io
 import json
 from datetime import timedelta
 
+import psycopg2.errors
 from PIL import Image
 
 from odoo import api, fields, models
@@ -371,6 +372,12 @@ class CanteenFace(models.Model):
                     face = self._enrol(employees.with_env(self.env), data, filename, source)
             except UserError as error:
                 result["message"] = str(error)
+                continue
+            except psycopg2.errors.UniqueViolation:
+                # Someone enrolled the same person at the same moment: theirs stands.
+                result["message"] = self.env._(
+                    "Another enrolment of this person was saved at the same moment; import the file again."
+                )
                 continue
             result["face"] = face
             result["ok"] = face.state == "valid"

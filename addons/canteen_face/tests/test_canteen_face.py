@@ -90,6 +90,19 @@ class TestFaceEnrolment(FaceCase):
         self.assertEqual(self.obama.sudo().current_face_id, self.obama_face)
         self.assertEqual(self.obama_face.sudo().state, "valid")
 
+    def test_reasons_are_translated(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        Face = self.Face.with_context(lang="zh_CN")
+        limits = face_engine.Thresholds()
+        self.assertEqual(
+            Face._reason_message("several_faces", {"faces": 2}, limits), "找到 2 张人脸；照片中只能有一个人。"
+        )
+        self.assertEqual(
+            Face._reason_message("too_small", {"eye_distance": 59.0}, limits),
+            "人脸太小：两眼之间 59 像素，至少需要 80 像素。",
+        )
+        self.assertEqual(Face._reason_message("no_face", {}, limits), "照片中未找到人脸。")
+
     def test_thresholds_are_company_settings(self):
         self.hq.canteen_face_min_eye_distance = 400
         face = self.enrol(self.biden, photo("biden.jpg")).sudo()
