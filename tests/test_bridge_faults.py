@@ -70,15 +70,54 @@ def orphan_entries(env):
     return env.cr.fetchone()[0]
 
 
+def synced_cursor(client):
+    cursor = 0
+    while True:
+        status, answer = client.commands(cursor)
+        assert status == 200, answer
+        if answer["cursor"] == cursor and not answer.get("snapshot", {}).get("more"):
+            return cursor
+        cursor = answer["cursor"]
+
+
+def report_losses(env, holders):
+    """Loss reports at the desk, committed: list changes the terminals must all receive."""
+    for holder in holders:
+        env["hr.employee"].browse(holder["employee_id"]).current_card_id.action_report_loss()
+    env.cr.commit()
+    return {holder["card"] for holder in holders}
+
+
+def blacklisted(client, cursor):
+    uids = set()
+    while True:
+        status, answer = client.commands(cursor)
+        assert status == 200, answer
+        uids |= {c["payload"]["uid"] for c in answer["commands"] if c["type"] == "blacklist.add"}
+        if answer["cursor"] == cursor:
+            return uids
+        cursor = answer["cursor"]
+
+
 def test_sigkill_under_load_loses_no_approval(odoo_registry):
     with environment(odoo_registry) as env:
         setup = SIMULATOR.provision(env, dedup_window=0, terminals=8, cardholders=50, modes=("free",))
     bridge = BridgeProcess(os.environ["CANTEEN_TEST_DB"]).start()
+    cursor = synced_cursor(bridge.client(setup["terminals"][0]))
     with Load(bridge, setup) as load:
-        time.sleep(2.0)
+        time.sleep(1.0)
+        with environment(odoo_registry) as env:
+            lost = report_losses(env, setup["cardholders"][-2:])
+        time.sleep(1.0)
         bridge.process.send_signal(signal.SIGKILL)
         bridge.process.wait(10)
         time.sleep(0.5)
+    # No list change is lost: a new bridge process delivers the losses made under load.
+    again = BridgeProcess(os.environ["CANTEEN_TEST_DB"]).start()
+    try:
+        assert blacklisted(again.client(setup["terminals"][0]), cursor) == lost
+    finally:
+        again.stop()
     approved = load.approved_ids()
     assert len(approved) > 50, "the load ran before the kill"
     with environment(odoo_registry) as env:
@@ -165,6 +204,7 @@ def test_postgresql_restart_under_load(private_cluster):
         config["db_port"], config["db_host"] = saved
     bridge = BridgeProcess("faults", db_port=db["port"], pool_size=8).start()
     try:
+        cursor = synced_cursor(bridge.client(setup["terminals"][0]))
         with Load(bridge, setup, threads=8) as load:
             time.sleep(1.5)
             cluster.stop()
@@ -184,5 +224,12 @@ def test_postgresql_restart_under_load(private_cluster):
         ]
         assert approved_after, "approvals came back without restarting the bridge"
         assert bridge.process.poll() is None
+        config["db_port"], config["db_host"] = db["port"], db["host"]
+        try:
+            with environment(Registry("faults")) as env:
+                lost = report_losses(env, setup["cardholders"][-1:])
+        finally:
+            config["db_port"], config["db_host"] = saved
+        assert blacklisted(bridge.client(setup["terminals"][0]), cursor) == lost
     finally:
         assert bridge.stop() == 0

@@ -5,6 +5,16 @@ import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.canteen_card.tools.access import check_caller
+
+from .canteen_terminal_command import NOTIFY_CHANNEL
+
+MANAGER_GROUP = "canteen_pos_bridge.group_terminal_manager"
+# How long list changes and done commands are kept; the highest position purged so far.
+RETENTION_PARAM = "canteen_pos_bridge.list_retention_days"
+PURGED_PARAM = "canteen_pos_bridge.purged_position"
 
 # A terminal long-polls for at most this many seconds; three missed windows mean offline.
 POLL_WINDOW_SECONDS = 55
@@ -84,6 +94,33 @@ class CanteenTerminal(models.Model):
         [("online", "Online"), ("offline", "Offline"), ("never", "Never seen")],
         compute="_compute_online_state",
     )
+    list_cursor = fields.Integer(
+        string="Cursor",
+        readonly=True,
+        aggregator=None,
+        help="The delivery position the terminal has read up to (its long-poll cursor).",
+    )
+    acked_position = fields.Integer(
+        string="Acknowledged Up To",
+        readonly=True,
+        aggregator=None,
+        help="The highest position it acknowledged.",
+    )
+    last_poll = fields.Datetime(readonly=True, help="When the terminal last received changes or commands.")
+    last_ack = fields.Datetime(string="Last Acknowledged", readonly=True)
+    list_behind = fields.Integer(
+        string="Changes Behind",
+        compute="_compute_list_behind",
+        help="List changes of its company tree and own commands after its cursor, not yet received.",
+    )
+    list_reset = fields.Boolean(
+        string="Full List Requested",
+        readonly=True,
+        copy=False,
+        help="The next poll gets the whole list again (a snapshot, in pages), then the changes after it.",
+    )
+    snapshot_base = fields.Integer(readonly=True, copy=False, aggregator=None)
+    snapshot_after = fields.Integer(readonly=True, copy=False, aggregator=None)
     command_ids = fields.One2many("canteen.terminal.command", "terminal_id", string="Commands")
     failure_ids = fields.One2many("canteen.terminal.failure", "terminal_id", string="Failures")
 
@@ -132,6 +169,28 @@ class CanteenTerminal(models.Model):
             else:
                 terminal.online_state = "online" if now - terminal.last_seen <= OFFLINE_AFTER else "offline"
 
+    def _compute_list_behind(self):
+        self.env.flush_all()
+        for terminal in self:
+            if not terminal.id:
+                terminal.list_behind = 0
+                continue
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT (SELECT COUNT(*) FROM canteen_card_list_change l
+                             WHERE l.position > %(cursor)s AND l.company_id IN (
+                                   SELECT id FROM res_company WHERE parent_path LIKE %(subtree)s))
+                         + (SELECT COUNT(*) FROM canteen_terminal_command c
+                             WHERE c.terminal_id = %(terminal)s AND c.position > %(cursor)s)
+                    """,
+                    cursor=terminal.list_cursor or 0,
+                    subtree=f"{terminal.company_id.sudo().parent_path}%",
+                    terminal=terminal.id,
+                )
+            )
+            terminal.list_behind = self.env.cr.fetchone()[0]
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -171,6 +230,45 @@ class CanteenTerminal(models.Model):
             raise UserError(self.env._("The secret was shown already; rotate it to get a new one."))
         self.secret_shown = True
         return self._action_show_secret(self.sudo().secret)
+
+    def action_resend_list(self):
+        """Send the whole list again: the terminal's next poll gets a snapshot, then the changes."""
+        check_caller(self.env, MANAGER_GROUP, self.company_id)
+        self.sudo().write({"list_reset": True})
+        self.env.cr.execute(SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, ",".join(map(str, self.ids))))
+        return True
+
+    @api.model
+    def _cron_purge_delivered(self):
+        """Forget list changes and done commands older than the retention days; a terminal whose
+        cursor is older than what is kept gets a snapshot at its next poll."""
+        days = int(self.env["ir.config_parameter"].sudo().get_param(RETENTION_PARAM, 30))
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH gone AS (
+                    DELETE FROM canteen_card_list_change
+                     WHERE create_date < (now() AT TIME ZONE 'UTC') - make_interval(days => %(days)s)
+                       AND position IS NOT NULL
+                    RETURNING position
+                )
+                SELECT MAX(position) FROM gone
+                """,
+                days=days,
+            )
+        )
+        purged = self.env.cr.fetchone()[0]
+        if purged:
+            Param = self.env["ir.config_parameter"].sudo()
+            Param.set_param(PURGED_PARAM, max(purged, int(Param.get_param(PURGED_PARAM, 0))))
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM canteen_terminal_command WHERE state = 'done' "
+                "AND create_date < (now() AT TIME ZONE 'UTC') - make_interval(days => %s)",
+                days,
+            )
+        )
+        return purged
 
     def action_rotate_secret(self):
         """Give the terminal a new secret and show it once."""

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from ..tools import delivery_sql
+
 COMMAND_TYPES = [
     ("blacklist.add", "Blacklist: add"),
     ("blacklist.remove", "Blacklist: remove"),
@@ -16,7 +18,9 @@ NOTIFY_CHANNEL = "canteen_terminal_command"
 
 
 class CanteenTerminalCommand(models.Model):
-    """A command queued for one terminal; its id is the terminal's long-poll cursor."""
+    """A command for one terminal (parameters, time sync, faces); black and white list changes
+    are not copied here but read from canteen.card.list.change by every terminal of the tree.
+    Both share the delivery position, the terminal's long-poll cursor (tools/delivery_sql.py)."""
 
     _name = "canteen.terminal.command"
     _inherit = ["canteen.protected.mixin"]
@@ -33,9 +37,23 @@ class CanteenTerminalCommand(models.Model):
         required=True,
         index=True,
     )
+    position = fields.Integer(
+        string="Delivery Position",
+        readonly=True,
+        copy=False,
+        aggregator=None,
+        help="Given when the command's transaction commits, in commit order.",
+    )
     delivered_at = fields.Datetime(readonly=True)
     acked_at = fields.Datetime(readonly=True)
     error = fields.Char(readonly=True)
+
+    def init(self):
+        result = super().init()
+        self.env.cr.execute(delivery_sql.FUNCTIONS)
+        self.env.cr.execute(delivery_sql.TABLE_SETUP.format(table=self._table))
+        self.env.cr.execute(delivery_sql.COMMAND_INDEXES)
+        return result
 
     @api.model
     def _enqueue(self, terminals, command_type, payload):
@@ -59,5 +77,11 @@ class CanteenTerminalCommand(models.Model):
         return (
             self.env["canteen.terminal"]
             .sudo()
-            .search([("enabled", "=", True), ("company_id", "in", company.parent_ids.ids)])
+            .search(
+                [
+                    ("enabled", "=", True),
+                    ("company_id", "in", company.parent_ids.ids),
+                    ("kind", "!=", "cashier"),
+                ]
+            )
         )
