@@ -116,6 +116,47 @@ def drive(bridge, setup, seconds, rate=0, warmup=0):
     return json.loads(output.stdout)
 
 
+def offline_upload(bridge, setup, batches=36, size=1000):
+    """36 batches of 1,000 offline records from one terminal, then the same again: seconds for
+    the upload, and how the re-upload was answered (every record a duplicate)."""
+    import datetime
+
+    client = bridge.client(setup["terminals"][0], timeout=120)
+    holders = setup["cardholders"]
+    when = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1)).isoformat()
+    uploads = [
+        [
+            {
+                "seq": 50_000_000 + batch * size + n,
+                "identity": {"type": "card", "value": holders[(batch * size + n) % len(holders)]["card"]},
+                "amount": "1.00",
+                "occurred_at": when,
+            }
+            for n in range(size)
+        ]
+        for batch in range(batches)
+    ]
+
+    def send_all():
+        started, statuses = time.monotonic(), {}
+        for records in uploads:
+            status, answer = client.offline(records)
+            assert status == 200, answer
+            for result in answer["results"]:
+                statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+        return time.monotonic() - started, statuses
+
+    seconds, first = send_all()
+    again_seconds, again = send_all()
+    return {
+        "records": batches * size,
+        "seconds": round(seconds, 1),
+        "results": first,
+        "reupload_seconds": round(again_seconds, 1),
+        "reupload_results": again,
+    }
+
+
 def long_poll_memory(bridge, setups):
     """RSS of the bridge while every terminal of `setups` holds a long poll."""
     script = (
@@ -267,6 +308,9 @@ def main():
     parser.add_argument("--rate", type=float, default=1050, help="charges per second, all terminals together")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument(
+        "--only-offline", action="store_true", help="only the offline upload (36 batches of 1,000 records)"
+    )
     args = parser.parse_args()
     devstack.ensure_odoo()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
@@ -290,11 +334,22 @@ def main():
     )
     settle(db)
     bridge = BridgeProcess(DBNAME).start()
+    if args.only_offline:
+        try:
+            devstack.say("Uploading 36 batches of 1,000 offline records, twice")
+            print(json.dumps({"offline_upload": offline_upload(bridge, setup)}, indent=1))
+        finally:
+            bridge.stop()
+            env.cr.close()
+        devstack.drop_database(db, DBNAME)
+        return
     try:
         devstack.say(f"Driving {args.terminals} terminals at {args.rate:.0f}/s for {args.seconds}s")
         rated = drive(bridge, setup, args.seconds, rate=args.rate, warmup=args.warmup)
         devstack.say(f"Driving {args.terminals} terminals as fast as they can for 20s")
         ceiling = drive(bridge, setup, 20)
+        devstack.say("Uploading 36 batches of 1,000 offline records, twice")
+        offline = offline_upload(bridge, setup)
         polls = [simulator.provision(env, terminals=500, cardholders=1, balance="0") for _n in range(2)]
         terminals, rss_mb = long_poll_memory(bridge, polls)
         script = pgbench_script(env, setup)
@@ -308,6 +363,7 @@ def main():
             {
                 "bridge_at_rate": rated,
                 "bridge_ceiling": ceiling,
+                "offline_upload": offline,
                 "long_polls": {"terminals": terminals, "bridge_rss_mb": round(rss_mb, 1)},
                 "pgbench_tps": tps,
                 "bridge_ceiling_to_pgbench": round(ceiling["approved_per_s"] / tps, 2) if tps else None,

@@ -9,6 +9,7 @@ the project's missing requirements.
 import argparse
 import configparser
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -148,11 +150,28 @@ def as_postgres_user(cmd):
     return cmd
 
 
+def clusters_folder():
+    """Where private clusters live: the project's git-ignored .local/, unless the server's user
+    (`postgres`, when we run as root) cannot enter it, as in a clone in root's home folder or in
+    a `mktemp -d` folder; then a folder of the system's temporary space named after the checkout."""
+    LOCAL.mkdir(exist_ok=True)
+    if os.geteuid() != 0:
+        return LOCAL
+    reachable = subprocess.run(as_postgres_user(["test", "-x", str(LOCAL)]), check=False)
+    if reachable.returncode == 0:
+        return LOCAL
+    digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]  # noqa: S324 - a folder name
+    folder = Path(tempfile.gettempdir()) / f"canteen-{digest}"
+    folder.mkdir(mode=0o755, exist_ok=True)
+    shutil.chown(folder, "postgres", "postgres")
+    return folder
+
+
 class PrivateCluster:
-    """A PostgreSQL cluster in a git-ignored folder of the project."""
+    """A PostgreSQL cluster in a git-ignored folder of the project (see clusters_folder)."""
 
     def __init__(self, name, db, durable):
-        self.dir = LOCAL / name
+        self.dir = clusters_folder() / name
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
         self.db = db
@@ -161,7 +180,7 @@ class PrivateCluster:
     def _prepare(self):
         if (self.data / "PG_VERSION").exists():
             return
-        say(f"Creating a private PostgreSQL cluster in {self.data.relative_to(ROOT)}")
+        say(f"Creating a private PostgreSQL cluster in {self.data}")
         self.dir.mkdir(parents=True, exist_ok=True)
         pwfile = self.dir / "pwfile"
         pwfile.write_text(self.db["password"] + "\n")

@@ -52,10 +52,12 @@ def provision(
     env = env(context=dict(env.context, allowed_company_ids=[company.id]))
     merchant = env["canteen.merchant"].create({"name": f"Canteen {tag}", "company_id": company.id})
     if meal_periods:
+        # True: the usual meals of the day; or a list of (kind, from, to) of one's own.
+        periods = MEALS if meal_periods is True else meal_periods
         env["canteen.meal.period"].create(
             [
                 {"merchant_id": merchant.id, "kind": kind, "hour_from": start, "hour_to": end}
-                for kind, start, end in MEALS
+                for kind, start, end in periods
             ]
         )
     env["canteen.menu.item"].create(
@@ -361,7 +363,9 @@ def main():
     prov.add_argument("--terminals", type=int, default=4)
     prov.add_argument("--cardholders", type=int, default=20)
     prov.add_argument("--balance", default="100.00")
-    prov.add_argument("odoo_args", nargs="*", help="extra Odoo options, e.g. --db_port=5433")
+    prov.add_argument(
+        "odoo_args", nargs="*", help="extra Odoo options, e.g. --db_port=5433 (a -- before them is optional)"
+    )
     prov.set_defaults(func=cmd_provision)
     drive = sub.add_parser("drive", help="drive terminals against a bridge")
     drive.add_argument("--setup", required=True, help="JSON printed by provision")
@@ -376,7 +380,13 @@ def main():
         "--warmup", type=float, default=0, help="seconds driven before the measured ones (not counted)"
     )
     drive.set_defaults(func=cmd_drive)
-    args = parser.parse_args()
+    # Odoo's own options (--db_port=5433) look like options of ours: provision takes whatever
+    # it does not know as Odoo options, with or without a -- before them.
+    args, unknown = parser.parse_known_args()
+    if unknown:
+        if args.command != "provision":
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.odoo_args = [*args.odoo_args, *unknown]
     sys.exit(args.func(args) or 0)
 
 

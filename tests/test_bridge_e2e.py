@@ -16,17 +16,24 @@ from conftest import environment
 SIMULATOR = load_simulator()
 
 
+# The site's canteen serves one meal all day, so no test depends on the clock's meal boundaries.
+SITE_MEAL = "lunch"
+
+
 def current_meal():
-    local = datetime.datetime.now(pytz.timezone("Asia/Shanghai"))
-    hour = local.hour + local.minute / 60
-    return next(kind for kind, start, end in SIMULATOR.MEALS if start <= hour < end)
+    return SITE_MEAL
 
 
 @pytest.fixture(scope="module")
 def site(odoo_registry):
     with environment(odoo_registry) as env:
         return SIMULATOR.provision(
-            env, dedup_window=0, terminals=5, cardholders=40, modes=("free", "free", "fixed", "count", "menu")
+            env,
+            dedup_window=0,
+            terminals=5,
+            cardholders=40,
+            modes=("free", "free", "fixed", "count", "menu"),
+            meal_periods=[(SITE_MEAL, 0, 24)],
         )
 
 
@@ -331,6 +338,13 @@ def test_offline_upload_duplicates_overdraft_and_after_loss(bridge, site, holder
     status, again = client.offline(records[:2])
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
     assert client.balance(card(poor))[1]["balances"]["cash"] == "-50.00"
+    # One seq twice in an upload (another person the second time): recorded once.
+    twice = [
+        {"seq": 9100, "identity": card(rich), "amount": "1.00", "occurred_at": earlier},
+        {"seq": 9100, "identity": card(loser), "amount": "1.00", "occurred_at": earlier},
+    ]
+    status, answer = client.offline(twice)
+    assert status == 200 and [r["status"] for r in answer["results"]] == ["accepted", "duplicate"], answer
     assert client.offline([])[0] == 400
     assert client.offline([{"seq": 1}] * 1001)[0] == 400
 
@@ -385,15 +399,17 @@ def test_long_poll_wakes_on_a_new_command_and_acks(bridge, site, odoo_registry):
     assert status == 200 and [c["type"] for c in answer["commands"]] == ["params.update"]
     assert result["seconds"] < 19, "the NOTIFY ended the wait"
     assert time.monotonic() - queued_at < 5
-    command_id = answer["commands"][0]["id"]
-    assert answer["cursor"] == command_id
-    assert client.ack([{"id": command_id, "ok": False, "error": "photo_too_large"}])[0] == 200
+    position = answer["commands"][0]["id"]  # ids are delivery positions
+    assert answer["cursor"] == position
+    assert client.ack([{"id": position, "ok": False, "error": "photo_too_large"}])[0] == 200
     with environment(odoo_registry) as env:
-        command = env["canteen.terminal.command"].browse(command_id)
+        command = env["canteen.terminal.command"].search(
+            [("terminal_id", "=", terminal["id"]), ("position", "=", position)]
+        )
         assert (command.state, command.error) == ("failed", "photo_too_large")
-        assert env["canteen.terminal.failure"].search_count([("command_id", "=", command_id)]) == 1
+        assert env["canteen.terminal.failure"].search_count([("command_id", "=", command.id)]) == 1
     started = time.monotonic()
-    assert client.commands(command_id, 1)[1] == {"cursor": command_id, "commands": []}
+    assert client.commands(position, 1)[1] == {"cursor": position, "commands": []}
     assert 0.9 < time.monotonic() - started < 5
 
 

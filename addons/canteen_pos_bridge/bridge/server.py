@@ -25,7 +25,7 @@ import psycopg2.extensions
 from gevent.socket import wait_read, wait_write
 
 from ..models.canteen_terminal_command import NOTIFY_CHANNEL
-from ..tools import charge_engine
+from ..tools import charge_engine, charge_sql, delivery
 from ..tools.charge_engine import BadRequest
 from ..tools.sql_unit import Unit
 from ..tools.terminal_client import signature
@@ -43,6 +43,19 @@ PARALLEL_BATCH_THRESHOLD = 10  # charges waiting before a second batch starts be
 MAX_WAITING_CHARGES = 5000  # beyond, answer 503 at once: the terminal retries, nothing piles up
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+LockNotAvailable = psycopg2.errors.LockNotAvailable
+# How long the batch writer waits for wallet locks a desk job holds (a big import holds them for
+# seconds): past it, the batch's charges are tried one by one, each waiting at most the second
+# figure, and a charge still locked is answered 503 busy (the terminal retries the same seq).
+BATCH_LOCK_TIMEOUT = "1s"
+SINGLE_LOCK_TIMEOUT = "50ms"
+
+
+def is_lost_connection(error):
+    """A database error that means the connection or server is gone (not a lock timeout)."""
+    return isinstance(error, DB_ERRORS) and not isinstance(error, LockNotAvailable)
+
+
 NONCE_CONSTRAINT = "canteen_terminal_nonce_terminal_nonce_uniq"
 TRANSACTION_STATUS_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
@@ -107,6 +120,7 @@ class ConnectionPool:
         # The hot statements are prepared once per connection; their plans do not depend on
         # the values (ids, a UID), so one generic plan serves every call.
         conn.cursor().execute("SET plan_cache_mode = force_generic_plan")
+        conn.cursor().execute(f"SET lock_timeout = '{BATCH_LOCK_TIMEOUT}'")
         return conn
 
     def get(self, timeout=10):
@@ -219,7 +233,7 @@ class ChargeBatcher:
             try:
                 deferred = charge_engine.run(self._unit(conn), charges)
             except psycopg2.DatabaseError as error:
-                if isinstance(error, DB_ERRORS):
+                if is_lost_connection(error):
                     raise
                 # A replay racing its original, a reused nonce, a deadlock with an offline
                 # upload, one charge the database refuses: take the charges one by one, each
@@ -235,12 +249,15 @@ class ChargeBatcher:
             self.pool.put(conn, broken=broken)
 
     @staticmethod
-    def _unit(conn):
-        return Unit(conn.cursor(), [("BEGIN", None)], "COMMIT", "ROLLBACK", conn.prepared)
+    def _unit(conn, lock_timeout=None):
+        opening = [("BEGIN", None)]
+        if lock_timeout:
+            opening.append((f"SET LOCAL lock_timeout = '{lock_timeout}'", None))
+        return Unit(conn.cursor(), opening, "COMMIT", "ROLLBACK", conn.prepared)
 
     def _run_one(self, conn, charge, result):
         try:
-            result.set(charge_engine.charge_one(self._unit(conn), charge))
+            result.set(charge_engine.charge_one(self._unit(conn, SINGLE_LOCK_TIMEOUT), charge))
         except BadRequest as error:
             result.set_exception(refuse(400, "bad_request", str(error)))
         except psycopg2.errors.UniqueViolation as error:
@@ -249,10 +266,10 @@ class ChargeBatcher:
                 if error.diag.constraint_name == NONCE_CONSTRAINT
                 else refuse(500, "internal_error")
             )
-        except psycopg2.errors.TransactionRollbackError:
+        except (psycopg2.errors.TransactionRollbackError, LockNotAvailable):
             result.set_exception(refuse(503, "busy"))
         except psycopg2.DatabaseError as error:
-            if isinstance(error, DB_ERRORS):
+            if is_lost_connection(error):
                 raise
             _logger.exception("charge refused by the database")
             result.set_exception(refuse(500, "internal_error"))
@@ -308,8 +325,14 @@ class Notifier:
             except (*DB_ERRORS, OSError):
                 _logger.warning("LISTEN connection lost; reconnecting")
                 gevent.sleep(1)
+            except Exception:  # like Odoo's bus dispatcher: log, reconnect, go on
+                _logger.exception("LISTEN loop failed; reconnecting")
+                gevent.sleep(1)
 
     def _dispatch(self, payload):
+        if payload == "*":  # a list change: every terminal of its tree may need it
+            self.wake_all()
+            return
         for part in payload.split(","):
             if part.isdigit() and int(part) in self.events:
                 self.events[int(part)].set()
@@ -434,17 +457,8 @@ class Bridge:
         violates its unique key) and, every few seconds, the terminal's heartbeat."""
         return [
             ("BEGIN", None),
-            (
-                "INSERT INTO canteen_terminal_nonce (terminal_id, nonce, seen_at) "
-                "VALUES (%s, %s, now() AT TIME ZONE 'UTC')",
-                [terminal.id, nonce],
-            ),
-            (
-                """UPDATE canteen_terminal SET last_seen = now() AT TIME ZONE 'UTC'
-                    WHERE id = %s AND (last_seen IS NULL
-                          OR last_seen < (now() AT TIME ZONE 'UTC') - interval '5 seconds')""",
-                [terminal.id],
-            ),
+            (charge_sql.NONCES, [[terminal.id], [nonce]]),
+            (charge_sql.HEARTBEATS, [[terminal.id]]),
         ]
 
     def with_transaction(self, environ, body, work):
@@ -532,26 +546,7 @@ class Bridge:
                 raise refuse(400, "bad_request", "each record is an object")
 
         def work(tx, terminal):
-            results = []
-            for record in records:
-                answer = charge_engine.charge(tx.nested("canteen_record"), terminal, record, offline=True)
-                status = (
-                    "duplicate"
-                    if answer.get("replayed")
-                    else ("accepted" if answer.get("status") in ("approved", "exception") else "rejected")
-                )
-                results.append(
-                    {
-                        "seq": record["seq"],
-                        "status": status,
-                        "transaction_id": answer.get("transaction_id"),
-                        "overdraft": bool(answer.get("overdraft")),
-                        "after_loss": bool(answer.get("after_loss")),
-                        "exception": answer.get("status") == "exception",
-                        "reason": answer.get("reason"),
-                    }
-                )
-            return {"results": results}
+            return {"results": charge_engine.upload(tx, terminal, records)}
 
         return self.with_transaction(environ, body, work)
 
@@ -561,45 +556,33 @@ class Bridge:
         if not (cursor.isdigit() and wait.isdigit()):
             raise refuse(400, "bad_request", "cursor and wait are non-negative integers")
         cursor, wait = int(cursor), min(int(wait), MAX_WAIT)
-        terminal_ids = []
+        terminals = []
 
         def take(tx, terminal):
-            terminal_ids.append(terminal.id)
-            return self._take_commands(tx, terminal.id, cursor)
+            terminals.append(terminal)
+            return delivery.take(tx, terminal.id, terminal.company_path, cursor)
 
         status, answer = self.with_transaction(environ, body, take)
         if answer["commands"] or not wait:
             return status, answer
         # Hold the poll without a connection; a NOTIFY for this terminal ends the wait early.
-        event = self.notifier.event(terminal_ids[0])
+        event = self.notifier.event(terminals[0].id)
         event.clear()
         deadline = time.monotonic() + wait
         while not self.stopping and time.monotonic() < deadline:
             if event.wait(timeout=deadline - time.monotonic()):
                 event.clear()
-                answer = self._take_commands_now(terminal_ids[0], cursor)
+                answer = self._take_commands_now(terminals[0], cursor)
                 if answer["commands"]:
                     break
         return 200, answer
 
-    def _take_commands_now(self, terminal_id, cursor):
-        """The same, in a statement of its own (autocommit) after a wake-up."""
+    def _take_commands_now(self, terminal, cursor):
+        """The same, in statements of their own (autocommit) after a wake-up."""
         with self.pool.connection() as conn:
-            return self._take_commands(Unit(conn.cursor(), prepared=conn.prepared), terminal_id, cursor)
-
-    @staticmethod
-    def _take_commands(tx, terminal_id, cursor):
-        """Mark the next commands delivered and return them, on the unit `tx`."""
-        rows = sorted(tx.execute((TAKE_COMMANDS, [terminal_id, cursor])).fetchall())
-        commands = [
-            {
-                "id": command_id,
-                "type": kind,
-                "payload": json.loads(payload) if isinstance(payload, str) else payload,
-            }
-            for command_id, kind, payload in rows
-        ]
-        return {"cursor": rows[-1][0] if rows else cursor, "commands": commands}
+            return delivery.take(
+                Unit(conn.cursor(), prepared=conn.prepared), terminal.id, terminal.company_path, cursor
+            )
 
     def ack(self, environ, body):
         request = parse_json(body)
@@ -615,34 +598,9 @@ class Bridge:
                 raise refuse(400, "bad_request", "each result needs an integer id and a boolean ok")
 
         def work(tx, terminal):
-            for result in results:
-                error = None if result["ok"] else str(result.get("error") or "failed")[:200]
-                state = "done" if result["ok"] else "failed"
-                cr = tx.execute((ACK_COMMAND, [state, error, result["id"], terminal.id]))
-                if error and cr.rowcount:
-                    tx.execute((RECORD_FAILURE, [terminal.id, result["id"], error]))
-            return {"acknowledged": len(results)}
+            return delivery.ack(tx, terminal.id, results)
 
         return self.with_transaction(environ, body, work)
-
-
-TAKE_COMMANDS = """
-    UPDATE canteen_terminal_command
-       SET state = CASE WHEN state = 'pending' THEN 'delivered' ELSE state END,
-           delivered_at = COALESCE(delivered_at, now() AT TIME ZONE 'UTC')
-     WHERE id IN (SELECT id FROM canteen_terminal_command
-                   WHERE terminal_id = %s AND id > %s ORDER BY id LIMIT 100)
-    RETURNING id, type, payload
-"""
-ACK_COMMAND = """
-    UPDATE canteen_terminal_command SET state = %s, error = %s, acked_at = now() AT TIME ZONE 'UTC'
-     WHERE id = %s AND terminal_id = %s
-"""
-RECORD_FAILURE = """
-    INSERT INTO canteen_terminal_failure (terminal_id, command_id, error,
-                                          create_uid, write_uid, create_date, write_date)
-    VALUES (%s, %s, %s, 1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
-"""
 
 
 def read_body(environ):

@@ -533,6 +533,53 @@ def charge_one(tx, charge_):
 
 
 # --------------------------------------------------------------------------------------------
+# offline uploads
+# --------------------------------------------------------------------------------------------
+def upload(tx, terminal, records):
+    """Record a batch of offline records inside the unit `tx` (the upload's transaction): all
+    parsed first (BadRequest for a malformed one: nothing is written), then decided and written
+    many at a time like online charges, each exactly once: a seq already known is a duplicate.
+    Returns one result per record, in order."""
+    charges = [Charge(terminal, record, offline=True) for record in records]
+    if tx.pending:
+        tx.execute()  # BEGIN, the nonce and the heartbeat, outside the savepoints below
+    pending, rounds = charges, 0
+    while pending:
+        rounds += 1
+        try:
+            pending = run(tx.nested(f"canteen_upload_{rounds}"), pending)
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != charge_sql.SEQ_CONSTRAINT:
+                raise
+            # A seq twice in the upload, or recorded meanwhile by another upload: one by one.
+            for number, charge_ in enumerate(pending):
+                charge_.answer = charge_one(tx.nested(f"canteen_record_{rounds}_{number}"), charge_)
+            pending = []
+        for charge_ in charges:
+            if charge_.error:
+                raise charge_.error
+    return [_upload_result(charge_) for charge_ in charges]
+
+
+def _upload_result(charge_):
+    answer = charge_.answer
+    status = (
+        "duplicate"
+        if answer.get("replayed")
+        else ("accepted" if answer.get("status") in ("approved", "exception") else "rejected")
+    )
+    return {
+        "seq": charge_.seq,
+        "status": status,
+        "transaction_id": answer.get("transaction_id"),
+        "overdraft": bool(answer.get("overdraft")),
+        "after_loss": bool(answer.get("after_loss")),
+        "exception": answer.get("status") == "exception",
+        "reason": answer.get("reason"),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # balance
 # --------------------------------------------------------------------------------------------
 def balance(tx, terminal, identity):
