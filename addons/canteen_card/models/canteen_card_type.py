@@ -65,11 +65,12 @@ class CanteenCardType(models.Model):
         amount = self.env["canteen.ledger"]._amount(value, allow_zero=True)
         maximum = ledger_core.to_amount(card_type.card_cost or 0, allow_zero=True)
         if amount > maximum:
+            maximum_text, type_name = f"{maximum:.2f}", card_type.display_name or "-"
             raise UserError(
                 self.env._(
                     "The card cost can be at most %(maximum)s, the card cost of card type %(type)s.",
-                    maximum=f"{maximum:.2f}",
-                    type=card_type.display_name or "-",
+                    maximum=maximum_text,
+                    type=type_name,
                 )
             )
         return amount

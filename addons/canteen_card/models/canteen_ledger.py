@@ -174,11 +174,12 @@ class CanteenLedger(models.AbstractModel):
             amount = f"{charged:.2f}"
             raise UserError(self.env._("The charge is already %(amount)s.", amount=amount))
         if new_amount > charged:
+            amount = f"{charged:.2f}"
             raise UserError(
                 self.env._(
                     "A correction only lowers a charge (a partial or full refund of its %(amount)s); "
                     "record more money as a manual entry.",
-                    amount=f"{charged:.2f}",
+                    amount=amount,
                 )
             )
 
@@ -229,12 +230,13 @@ class CanteenLedger(models.AbstractModel):
             for key, value in error.params.items()
         }
         name = employee.name or self.env._("this cardholder")
+        maximum = f"{ledger_core.MAX_AMOUNT:,.2f}"
         messages = {
             "invalid_amount": self.env._(
                 "%(amount)s is not a valid amount: use a positive amount in yuan with at most 2 "
                 "decimals, at most %(maximum)s.",
                 amount=params.get("amount"),
-                maximum=f"{ledger_core.MAX_AMOUNT:,.2f}",
+                maximum=maximum,
             ),
             "insufficient_funds": self.env._(
                 "%(person)s does not have enough money: %(missing)s missing.",
