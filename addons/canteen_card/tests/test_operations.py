@@ -168,3 +168,22 @@ class TestOperations(CanteenCardCase):
             branch.canteen_cash_liability_account_id, self.company.canteen_cash_liability_account_id
         )
         self.assertNotEqual(branch.canteen_cash_journal_id, self.company.canteen_cash_journal_id)
+
+
+@tagged("post_install", "-at_install")
+class TestServerActions(CanteenCardCase):
+    """The list's Actions menu runs server actions the way the web client does."""
+
+    def run_server_action(self, xmlid, records):
+        action = self.env.ref(xmlid)
+        context = {"active_model": records._name, "active_ids": records.ids, "active_id": records[:1].id}
+        return action.with_context(**context).run()
+
+    def test_freeze_cards_and_rehire_from_the_list(self):
+        self.assertFalse(self.run_server_action("canteen_card.hr_employee_freeze_cards_action", self.alice | self.bob))
+        self.assertEqual(set((self.alice | self.bob).current_card_id.mapped("state")), {"lost"})
+        self.bob.current_card_id.action_unblock()
+        self.bob._canteen_cancel(card_cost=0, resign=True)
+        self.assertEqual(self.bob.cardholder_state, "resigned")
+        self.assertFalse(self.run_server_action("canteen_card.hr_employee_rehire_action", self.bob))
+        self.assertEqual(self.bob.cardholder_state, "active")
