@@ -18,7 +18,6 @@ defaults:
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -34,29 +33,8 @@ DBNAME = "canteen_bench_lists"
 BRANCHES = 4
 
 
-def install(db):
-    devstack.drop_database(db, DBNAME)
-    devstack.say(f"Installing canteen_pos_bridge in {DBNAME!r}")
-    subprocess.run(
-        devstack.odoo_cmd(
-            db, DBNAME, "-i", "canteen_pos_bridge", "--without-demo=all", "--stop-after-init", "--no-http",
-            "--log-level=warn",
-        ),
-        check=True,
-        cwd=devstack.ROOT,
-    )  # fmt: skip
-
-
 def odoo_env(db):
-    return load_simulator().odoo_env(
-        DBNAME,
-        [
-            f"--db_host={db['host']}",
-            f"--db_port={db['port']}",
-            f"--db_user={db['user']}",
-            f"--db_password={db['password']}",
-        ],
-    )
+    return load_simulator().odoo_env(DBNAME, devstack.db_options(db))
 
 
 def companies(env):
@@ -170,7 +148,7 @@ def main():
         CANTEEN_DB_USER=db["user"],
         CANTEEN_DB_PASSWORD=db["password"],
     )
-    install(db)
+    devstack.install_database(db, DBNAME, "canteen_pos_bridge")
     env = odoo_env(db)
     hq, branches = companies(env)
     devstack.say(f"Inserting {args.cards} people and cards in {BRANCHES + 1} companies")

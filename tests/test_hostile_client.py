@@ -341,3 +341,13 @@ def test_11_bad_amounts_get_a_clear_error_and_change_nothing(as_, site, odoo_reg
     )  # fmt: skip
     operator.refused("canteen.card.cancel.wizard", "action_confirm", [cancel])
     assert books(odoo_registry) == {}
+
+
+def test_zz_the_books_reconcile_on_every_account_afterwards(odoo_registry):
+    """Last of the module: after every hostile call above, each account the suite posts to
+    (wallet liabilities, balances awaiting claim, card costs, subsidy expense) agrees with its
+    sub-ledger, to the cent."""
+    assert books(odoo_registry) == {}
+    with environment(odoo_registry) as env:
+        kinds = set(env["canteen.reconciliation"].search([]).mapped("line_kind"))
+    assert kinds == {"cash", "subsidy", "claim", "card_cost", "subsidy_expense"}
