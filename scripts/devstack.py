@@ -157,7 +157,7 @@ def clusters_folder():
     LOCAL.mkdir(exist_ok=True)
     if os.geteuid() != 0:
         return LOCAL
-    reachable = subprocess.run(as_postgres_user(["test", "-x", str(LOCAL)]), check=False)
+    reachable = subprocess.run(as_postgres_user(["test", "-x", str(LOCAL)]), cwd="/", check=False)
     if reachable.returncode == 0:
         return LOCAL
     digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]  # noqa: S324 - a folder name
@@ -187,8 +187,9 @@ class PrivateCluster:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
             shutil.chown(pwfile, "postgres", "postgres")
-        subprocess.run(
-            as_postgres_user(
+        subprocess.run(  # from /: the postgres user may not enter the checkout
+            cwd="/",
+            args=as_postgres_user(
                 [
                     "initdb",
                     "-D",
@@ -230,8 +231,9 @@ class PrivateCluster:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         kind = "durable" if self.durable else "throwaway"
         say(f"Starting PostgreSQL on 127.0.0.1:{self.db['port']} ({kind})")
-        subprocess.run(
-            as_postgres_user(
+        subprocess.run(  # from /: the postgres user may not enter the checkout
+            cwd="/",
+            args=as_postgres_user(
                 [
                     "pg_ctl",
                     "-D",
@@ -251,8 +253,9 @@ class PrivateCluster:
         )
 
     def stop(self, remove=False):
-        subprocess.run(
-            as_postgres_user(["pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+        subprocess.run(  # from /: the postgres user may not enter the checkout
+            cwd="/",
+            args=as_postgres_user(["pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop"]),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
