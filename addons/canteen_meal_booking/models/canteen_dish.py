@@ -11,6 +11,10 @@ class CanteenDish(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, translate=True, help="Name shown on menus.")
+    code = fields.Char(
+        index="btree_not_null",
+        help="What a terminal in menu mode sends for this dish; priced from the published menu.",
+    )
     description = fields.Text(translate=True, help="Ingredients or a short description.")
     company_id = fields.Many2one(
         "res.company",
@@ -25,4 +29,7 @@ class CanteenDish(models.Model):
     tag_ids = fields.Many2many("canteen.dish.tag", string="Tags", help="Spicy, vegetarian, halal...")
     active = fields.Boolean(default=True, help="Archived dishes are no longer offered.")
 
-    _sql_constraints = [("price_positive", "CHECK (price >= 0)", "A dish price is not negative.")]
+    _sql_constraints = [
+        ("price_positive", "CHECK (price >= 0)", "A dish price is not negative."),
+        ("company_code_uniq", "unique (company_id, code)", "A dish code is unique within a company."),
+    ]

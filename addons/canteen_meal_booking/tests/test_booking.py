@@ -1,9 +1,11 @@
 from datetime import datetime, timedelta
 
 from freezegun import freeze_time
+from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from .common import DAY, NOW, CanteenBookingMixin
 
@@ -72,6 +74,19 @@ class TestCanteenMenus(CanteenBookingMixin, TransactionCase):
         )
         with self.assertRaises(UserError):
             empty.with_user(self.manager).action_publish()
+
+    @mute_logger("odoo.sql_db")
+    def test_dish_code_unique_per_company(self):
+        self.dish_rice.code = "R1"
+        with self.assertRaises(IntegrityError), self.cr.savepoint():
+            self.dish_pork.code = "R1"
+            self.env.flush_all()
+        other = self.env["canteen.dish"].create(
+            {"name": "Rice", "price": 1, "company_id": self.other_company.id}
+        )
+        other.code = "R1"
+        self.env.flush_all()
+        self.assertEqual(other.code, "R1")
 
     def test_drafts_hidden_from_cardholders(self):
         draft = self._draft(DAY)
