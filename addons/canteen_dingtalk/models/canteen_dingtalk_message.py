@@ -94,9 +94,15 @@ class CanteenDingtalkMessage(models.Model):
 
     # cron --------------------------------------------------------------------------------------
     @api.model
-    def _cron_process(self):
-        self.sudo()._enqueue_new_entries()
-        self.sudo()._send_pending()
+    def _cron_process(self, rounds=20):
+        """Enqueue what committed since the last run, then send what is due; a few rounds of
+        each so that a busy minute (a meal peak) does not build a backlog."""
+        for _round in range(rounds):
+            if not self.sudo()._enqueue_new_entries():
+                break
+        for _round in range(rounds):
+            if len(self.sudo()._send_pending()) < SEND_LIMIT:
+                break
 
     # enqueue -----------------------------------------------------------------------------------
     @api.model

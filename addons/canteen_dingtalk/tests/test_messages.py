@@ -22,7 +22,7 @@ class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
         cls.Message = cls.env["canteen.dingtalk.message"]
 
     def messages(self, employee):
-        return self.Message.search([("employee_id", "=", employee.id)], order="id")
+        return self.Message.search([("employee_id", "in", employee.ids)], order="id")
 
     def process(self):
         self.Message.sudo()._enqueue_new_entries()
@@ -44,6 +44,13 @@ class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
         self.process()
         self.assertEqual(len(self.messages(self.alice)), 1, "each entry is enqueued once")
         self.assertEqual(len(self.fake.messages), 1)
+
+    def test_cron_enqueues_and_sends(self):
+        self.topup(self.alice, 10)
+        self.topup(self.bob, 10)
+        self.Message._cron_process()
+        self.assertEqual(set(self.messages(self.alice + self.bob).mapped("state")), {"sent"})
+        self.assertEqual(len(self.fake.messages), 2)
 
     def test_changes_close_together_go_as_one_message(self):
         self.topup(self.alice, 50)
