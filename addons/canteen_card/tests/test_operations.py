@@ -180,7 +180,9 @@ class TestServerActions(CanteenCardCase):
         return action.with_context(**context).run()
 
     def test_freeze_cards_and_rehire_from_the_list(self):
-        self.assertFalse(self.run_server_action("canteen_card.hr_employee_freeze_cards_action", self.alice | self.bob))
+        self.assertFalse(
+            self.run_server_action("canteen_card.hr_employee_freeze_cards_action", self.alice | self.bob)
+        )
         self.assertEqual(set((self.alice | self.bob).current_card_id.mapped("state")), {"lost"})
         self.bob.current_card_id.action_unblock()
         self.bob._canteen_cancel(card_cost=0, resign=True)
