@@ -98,7 +98,7 @@ class CanteenTerminal(models.Model):
         string="Cursor",
         readonly=True,
         aggregator=None,
-        help="The delivery position the terminal has read up to (its long-poll cursor).",
+        help="The delivery position the terminal has received up to: the long-poll cursor it last sent.",
     )
     acked_position = fields.Integer(
         string="Acknowledged Up To",
@@ -106,7 +106,7 @@ class CanteenTerminal(models.Model):
         aggregator=None,
         help="The highest position it acknowledged.",
     )
-    last_poll = fields.Datetime(readonly=True, help="When the terminal last received changes or commands.")
+    last_poll = fields.Datetime(readonly=True, help="When the terminal's cursor last moved on.")
     last_ack = fields.Datetime(string="Last Acknowledged", readonly=True)
     list_behind = fields.Integer(
         string="Changes Behind",

@@ -28,7 +28,11 @@ def _payload(value):
 
 def take(tx, terminal_id, company_path, cursor):
     """The next answer of a terminal polling from `cursor`: {"cursor", "commands"[, "snapshot"]}."""
-    top, purged, last_given, base, after, reset = tx.execute((delivery_sql.STATE, [terminal_id])).fetchone()
+    top, purged, last_given, base, after, reset, received = tx.execute(
+        (delivery_sql.STATE, [terminal_id])
+    ).fetchone()
+    if cursor and cursor != received:
+        tx.execute((delivery_sql.POLLED, [cursor, terminal_id]))
     snapshot_running = bool(base) and bool(after) and cursor == base
     if reset or cursor == 0 or cursor < purged or cursor > last_given or snapshot_running:
         resume = snapshot_running and not reset
@@ -42,10 +46,7 @@ def take(tx, terminal_id, company_path, cursor):
     commands = [
         {"id": position, "type": kind, "payload": _payload(payload)} for position, kind, payload in rows
     ]
-    new_cursor = rows[-1][0] if rows else cursor
-    if rows:
-        tx.execute((delivery_sql.POLLED, [new_cursor, terminal_id]))
-    return {"cursor": new_cursor, "commands": commands}
+    return {"cursor": rows[-1][0] if rows else cursor, "commands": commands}
 
 
 def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
@@ -72,7 +73,6 @@ def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
             for position, kind, payload in sorted(pending, key=lambda row: row[0])
         ]
         tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [None, None, terminal_id]))
-    tx.execute((delivery_sql.POLLED, [base, terminal_id]))
     return {"cursor": base, "commands": commands, "snapshot": {"more": more}}
 
 

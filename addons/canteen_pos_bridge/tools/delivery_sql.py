@@ -97,7 +97,7 @@ STATE = """
            COALESCE((SELECT value::bigint FROM ir_config_parameter
                       WHERE key = 'canteen_pos_bridge.purged_position'), 0),
            (SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM canteen_delivery_position_seq),
-           t.snapshot_base, t.snapshot_after, t.list_reset
+           t.snapshot_base, t.snapshot_after, t.list_reset, t.list_cursor
       FROM canteen_terminal t WHERE t.id = %s
 """
 # A page of the snapshot: the current list of the subtree's cards, after card id `after`.
@@ -121,6 +121,8 @@ SNAPSHOT_PROGRESS = """
     UPDATE canteen_terminal SET snapshot_base = %s, snapshot_after = %s, list_reset = FALSE
      WHERE id = %s
 """
+# The cursor a terminal sends is what it has received: recorded when it moves, by the poll
+# after a delivery, so that delivering (after a wake-up: reads only) never waits for a commit.
 POLLED = """
     UPDATE canteen_terminal SET list_cursor = %s, last_poll = now() AT TIME ZONE 'UTC' WHERE id = %s
 """
