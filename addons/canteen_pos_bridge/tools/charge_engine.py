@@ -401,8 +401,7 @@ class Charge:
             raise Exceptional("card_cancelled")
         # Money already spent: a record of a card lost before it is accepted and flagged.
         return bool(
-            row["state"] in ("lost", "cancelled", "replaced")
-            and (not row["lost_at"] or row["lost_at"] <= self.occurred)
+            row["state"] in ("lost", "replaced") and (not row["lost_at"] or row["lost_at"] <= self.occurred)
         )
 
     def _entry_values(self, row, name):
@@ -504,7 +503,8 @@ def run(tx, charges):
         with contextlib.suppress(psycopg2.Error):
             tx.abort()
         raise
-    return [charge for charge in charges if charge not in decided]
+    decided_ids = {id(charge) for charge in decided}
+    return [charge for charge in charges if id(charge) not in decided_ids]
 
 
 def charge(tx, terminal, request, *, offline=False, nonce=None):
@@ -555,9 +555,9 @@ def upload(tx, terminal, records):
             for number, charge_ in enumerate(pending):
                 charge_.answer = charge_one(tx.nested(f"canteen_record_{rounds}_{number}"), charge_)
             pending = []
-        for charge_ in charges:
-            if charge_.error:
-                raise charge_.error
+    failed = next((charge_ for charge_ in charges if charge_.error), None)
+    if failed:
+        raise failed.error  # the caller undoes the upload: a 400 changes nothing
     return [_upload_result(charge_) for charge_ in charges]
 
 
