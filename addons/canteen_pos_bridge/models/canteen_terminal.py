@@ -119,8 +119,18 @@ class CanteenTerminal(models.Model):
         copy=False,
         help="The next poll gets the whole list again (a snapshot, in pages), then the changes after it.",
     )
-    snapshot_base = fields.Integer(readonly=True, copy=False, aggregator=None)
-    snapshot_after = fields.Integer(readonly=True, copy=False, aggregator=None)
+    snapshot_base = fields.Integer(
+        readonly=True,
+        copy=False,
+        aggregator=None,
+        help="While the terminal downloads its whole list: the position the snapshot stands at.",
+    )
+    snapshot_after = fields.Integer(
+        readonly=True,
+        copy=False,
+        aggregator=None,
+        help="While the terminal downloads its whole list: the last card sent (pages go by card id).",
+    )
     command_ids = fields.One2many("canteen.terminal.command", "terminal_id", string="Commands")
     failure_ids = fields.One2many("canteen.terminal.failure", "terminal_id", string="Failures")
 
