@@ -35,7 +35,7 @@ class CanteenReconciliation(models.Model):
     _name = "canteen.reconciliation"
     _description = "Wallet Reconciliation"
     _auto = False
-    _order = "company_id, line_kind"
+    _order = "company_id, id"  # the lines in the order of LINE_KIND_SELECTION
 
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
@@ -81,9 +81,9 @@ class CanteenReconciliation(models.Model):
             SQL(
                 """
                 CREATE VIEW %(table)s AS
-                WITH lines(kind, sign) AS (
-                    VALUES ('cash', 1), ('subsidy', 1), ('claim', 1), ('card_cost', 1),
-                           ('subsidy_expense', -1)
+                WITH lines(kind, sign, seq) AS (
+                    VALUES ('cash', 1, 1), ('subsidy', 1, 2), ('claim', 1, 3), ('card_cost', 1, 4),
+                           ('subsidy_expense', -1, 5)
                 ),
                 balances AS (
                     SELECT company_id, kind, SUM(balance) AS total FROM canteen_wallet GROUP BY 1, 2
@@ -110,7 +110,7 @@ class CanteenReconciliation(models.Model):
                       FROM canteen_card_replacement WHERE state = 'waiting' GROUP BY 1
                 ),
                 accounts AS (
-                    SELECT c.id AS company_id, l.kind, l.sign,
+                    SELECT c.id AS company_id, l.kind, l.sign, l.seq,
                            CASE l.kind WHEN 'cash' THEN c.canteen_cash_liability_account_id
                                        WHEN 'subsidy' THEN c.canteen_subsidy_liability_account_id
                                        WHEN 'claim' THEN c.canteen_claim_account_id
@@ -125,7 +125,7 @@ class CanteenReconciliation(models.Model):
                      WHERE l.parent_state = 'posted'
                      GROUP BY a.company_id, a.kind, a.sign
                 )
-                SELECT row_number() OVER (ORDER BY a.company_id, a.kind) AS id,
+                SELECT row_number() OVER (ORDER BY a.company_id, a.seq) AS id,
                        a.company_id, c.currency_id, a.kind AS line_kind,
                        CASE WHEN a.kind IN ('cash', 'subsidy') THEN a.kind END AS wallet_kind,
                        a.account_id AS liability_account_id,
