@@ -16,6 +16,7 @@ class HrEmployee(models.Model):
     current_face_id = fields.Many2one(
         "canteen.face",
         compute="_compute_current_face_id",
+        search="_search_current_face_id",
         groups=FACE_GROUPS,
         help="The face the terminals and identification use.",
     )
@@ -27,6 +28,14 @@ class HrEmployee(models.Model):
     def _compute_current_face_id(self):
         for employee in self:
             employee.current_face_id = employee.face_ids.filtered("is_current")[:1]
+
+    def _search_current_face_id(self, operator, value):
+        # Searchable, so that a change of the face's photo finds the employees to recompute.
+        current = [("is_current", "=", True)]
+        if operator in ("=", "!=") and not value:
+            has_one = [("face_ids", "any", current)]
+            return has_one if operator == "!=" else ["!", *has_one]
+        return [("face_ids", "any", [*current, ("id", operator, value)])]
 
     def action_enrol_face(self):
         self.ensure_one()
