@@ -106,6 +106,46 @@ def ensure_requirements():
     )
 
 
+# Debian packages the tests and reports need: a browser for the portal tours,
+# wkhtmltopdf for PDF reports, CJK fonts so Chinese renders in them, poppler
+# to turn a PDF into a picture in tests. (command or file that proves it, package)
+SYSTEM_PACKAGES = (
+    ("chromium", "chromium"),
+    ("wkhtmltopdf", "wkhtmltopdf"),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "fonts-noto-cjk"),
+    ("pdftoppm", "poppler-utils"),
+)
+
+
+def missing_system_packages():
+    missing = []
+    for proof, package in SYSTEM_PACKAGES:
+        found = Path(proof).exists() if proof.startswith("/") else shutil.which(proof)
+        if not found:
+            missing.append(package)
+    return missing
+
+
+def ensure_system_packages():
+    """Install the Debian packages above when missing (as root with apt-get), else say how."""
+    missing = missing_system_packages()
+    if not missing:
+        say("System packages: all present")
+        return
+    apt = shutil.which("apt-get")
+    if os.geteuid() != 0 or not apt:
+        say(
+            f"Missing system packages {', '.join(missing)}: install them "
+            f"(`sudo apt-get install {' '.join(missing)}`); "
+            "browser tours are skipped and PDFs fail without them"
+        )
+        return
+    say(f"Installing system packages: {', '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([apt, "-qq", "update"], check=True, env=env)
+    subprocess.run([apt, "-qq", "install", "-y", "--no-install-recommends", *missing], check=True, env=env)
+
+
 # --------------------------------------------------------------------------
 # PostgreSQL
 # --------------------------------------------------------------------------
@@ -407,6 +447,7 @@ def open_registry(db, dbname):
 def cmd_run(args):
     ensure_odoo()
     ensure_requirements()
+    ensure_system_packages()
     db, _cluster = ensure_postgres("pg", durable=True)
     modules = ",".join(canteen_addons())
     extra = ["--http-port", str(args.port)]
@@ -563,6 +604,7 @@ def run_pytest(db, dbname, junit_path, pytest_args):
 def cmd_test(args):
     ensure_odoo()
     ensure_requirements()
+    ensure_system_packages()
     started = time.monotonic()
     LOCAL.mkdir(exist_ok=True)
     db, cluster = ensure_postgres("pg-test", durable=False)
