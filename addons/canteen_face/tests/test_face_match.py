@@ -85,3 +85,22 @@ class TestFaceMatch(BaseCase):
             gallery.delete(face_id)
         self.assertEqual(len(gallery), 0)
         self.assertEqual(gallery.identify(self.vectors[0])[2].reason, "no_match")
+
+    def test_gallery_load_and_search_many(self):
+        head, tail = face_match.Gallery(), face_match.Gallery()
+        head.load(numpy.arange(100, 300), numpy.arange(200), self.vectors[:200])
+        # A person twice in a load: the last face wins.
+        tail.load([900, 901, 902], [300, 301, 300], self.vectors[[300, 301, 302]])
+        self.assertEqual((len(head), len(tail)), (200, 2))
+        self.assertNotIn(900, tail)
+        found = face_match.search_many([head, tail], self._near(302, 0.2), threshold=0.4)
+        self.assertEqual(found[:2], (902, 300))
+        self.assertEqual(face_match.search_many([head, tail], self._near(42, 0.2))[:2], (142, 42))
+        # The runner-up in another gallery makes the answer ambiguous.
+        tail.upsert(903, 302, self._near(42, 0.02, rng_seed=5))
+        found = face_match.search_many([head, tail], self._near(42, 0.2, rng_seed=9))
+        self.assertEqual(found[2].reason, "ambiguous")
+        self.assertEqual(face_match.search_many([], self.vectors[0])[2].reason, "no_match")
+        # The search reuses its buffer: the scores of one search do not leak into the next.
+        self.assertEqual(head.search(face_match.unit(self.vectors[7]))[0], 107)
+        self.assertEqual(head.search(face_match.unit(self.vectors[8]))[0], 108)

@@ -9,7 +9,10 @@ A match needs the best distance at most `threshold` AND the best row of another 
 least `margin` further; otherwise there is no match, never a guess.
 """
 
+import ctypes
 import dataclasses
+import glob
+import os
 
 import numpy
 
@@ -35,6 +38,29 @@ def build_matrix(vectors, dim=128):
     return numpy.ascontiguousarray(matrix / norms)
 
 
+def single_thread_blas():
+    """Make numpy's OpenBLAS use one thread, in a process that has already loaded it (the
+    variable OPENBLAS_NUM_THREADS is only read at load). A search is a matrix-vector product
+    bound by memory bandwidth: a second thread does not make it faster on a shared machine and
+    takes a core from the other requests. Best effort: True when the setting was applied."""
+    names = (
+        "scipy_openblas_set_num_threads64_",
+        "scipy_openblas_set_num_threads",
+        "openblas_set_num_threads",
+    )
+    folder = os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "*openblas*")):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            if hasattr(library, name):
+                getattr(library, name)(1)
+                return True
+    return False
+
+
 def _distance(similarity):
     return float(numpy.sqrt(max(0.0, 2.0 - 2.0 * float(similarity))))
 
@@ -47,27 +73,52 @@ def identify(matrix, query, threshold=0.4, margin=0.05, labels=None):
     """
     if matrix is None or not len(matrix):
         return Match(None, None, None, NO_MATCH)
-    query = numpy.asarray(query, dtype=numpy.float32).reshape(-1)
-    norm = float(numpy.linalg.norm(query))
-    if not norm:
+    query = unit(query, matrix.shape[1])
+    if query is None:
         return Match(None, None, None, NO_MATCH)
-    similarity = matrix @ (query / norm)
-    best = int(numpy.argmax(similarity))
-    best_distance = _distance(similarity[best])
+    similarity = matrix @ query
     if labels is not None:
+        best = int(numpy.argmax(similarity))
         others = similarity[numpy.asarray(labels) != labels[best]]
-        second = _distance(others.max()) if len(others) else None
-    elif len(similarity) > 1:
-        top2 = numpy.argpartition(-similarity, 1)[:2]
-        runner = top2[0] if top2[0] != best else top2[1]
-        second = _distance(similarity[runner])
-    else:
-        second = None
-    if best_distance > threshold:
-        return Match(None, best_distance, second, NO_MATCH)
-    if second is not None and second - best_distance < margin:
-        return Match(None, best_distance, second, AMBIGUOUS)
-    return Match(best, best_distance, second)
+        second = float(others.max()) if len(others) else None
+        return decide(best, float(similarity[best]), second, threshold, margin)
+    return decide(*top_two(similarity), threshold, margin)
+
+
+def unit(query, dim=128):
+    """The query as a contiguous float32 vector of unit length; None when it is all zeros."""
+    query = numpy.asarray(query, dtype=numpy.float32).reshape(-1)
+    if query.shape[0] != dim:
+        return None
+    norm = float(numpy.sqrt(query.dot(query)))
+    return numpy.ascontiguousarray(query / norm) if norm else None
+
+
+def top_two(similarity):
+    """(index, similarity) of the best row and the similarity of the second (None with one row):
+    two passes of argmax, no allocation (argpartition allocates an index array as long as the
+    gallery). The array is restored before returning."""
+    best = int(similarity.argmax())
+    best_similarity = float(similarity[best])
+    if len(similarity) < 2:
+        return best, best_similarity, None
+    similarity[best] = -numpy.inf
+    try:
+        second = float(similarity[int(similarity.argmax())])
+    finally:
+        similarity[best] = best_similarity
+    return best, best_similarity, second
+
+
+def decide(index, similarity, second_similarity, threshold, margin):
+    """The Match of the best row and the second-best person's similarity (None: nobody)."""
+    distance = _distance(similarity)
+    second = None if second_similarity is None else _distance(second_similarity)
+    if distance > threshold:
+        return Match(None, distance, second, NO_MATCH)
+    if second is not None and second - distance < margin:
+        return Match(None, distance, second, AMBIGUOUS)
+    return Match(index, distance, second)
 
 
 # The current faces of some companies, as the bridge loads them (then follows LISTEN canteen_face
@@ -88,6 +139,7 @@ class Gallery:
         self._matrix = numpy.zeros((max(1, capacity), dim), dtype=numpy.float32)
         self._faces = numpy.zeros(max(1, capacity), dtype=numpy.int64)
         self._people = numpy.zeros(max(1, capacity), dtype=numpy.int64)
+        self._scores = numpy.zeros(max(1, capacity), dtype=numpy.float32)  # reused by each search
         self._size = 0
         self._row_of_face = {}
         self._row_of_person = {}
@@ -97,6 +149,25 @@ class Gallery:
 
     def __contains__(self, face_id):
         return face_id in self._row_of_face
+
+    def load(self, face_ids, person_ids, vectors):
+        """Replace the whole gallery (one face per person: the last of a person wins)."""
+        matrix = (
+            build_matrix(vectors, self.dim) if len(vectors) else numpy.zeros((0, self.dim), numpy.float32)
+        )
+        last = {int(person): row for row, person in enumerate(person_ids)}
+        rows = sorted(last.values())
+        capacity = max(1024, 2 * len(rows))
+        self._matrix = numpy.zeros((capacity, self.dim), dtype=numpy.float32)
+        self._faces = numpy.zeros(capacity, dtype=numpy.int64)
+        self._people = numpy.zeros(capacity, dtype=numpy.int64)
+        self._scores = numpy.zeros(capacity, dtype=numpy.float32)
+        self._size = len(rows)
+        self._matrix[: self._size] = matrix[rows]
+        self._faces[: self._size] = numpy.asarray(face_ids, dtype=numpy.int64)[rows]
+        self._people[: self._size] = numpy.asarray(person_ids, dtype=numpy.int64)[rows]
+        self._row_of_face = {int(face): row for row, face in enumerate(self._faces[: self._size])}
+        self._row_of_person = {int(person): row for row, person in enumerate(self._people[: self._size])}
 
     def upsert(self, face_id, person_id, vector):
         """Add a face (unit-scaled here); it replaces the person's previous face, if any."""
@@ -108,6 +179,7 @@ class Gallery:
             self._matrix = numpy.concatenate([self._matrix, numpy.zeros((grow, self.dim), numpy.float32)])
             self._faces = numpy.concatenate([self._faces, numpy.zeros(grow, numpy.int64)])
             self._people = numpy.concatenate([self._people, numpy.zeros(grow, numpy.int64)])
+            self._scores = numpy.zeros(len(self._matrix), numpy.float32)
         row = self._size
         self._matrix[row] = build_matrix([vector], self.dim)[0]
         self._faces[row], self._people[row] = face_id, person_id
@@ -135,9 +207,44 @@ class Gallery:
             self._row_of_person[int(self._people[row])] = row
         self._size = last
 
+    def search(self, query):
+        """(face_id, person_id, similarity, second similarity) of the nearest face to a unit
+        float32 `query` (see `unit`); None when the gallery is empty. One matrix-vector product
+        into a preallocated buffer and two argmax passes: nothing the size of the gallery is
+        allocated per search."""
+        if not self._size:
+            return None
+        scores = self._scores[: self._size]
+        numpy.dot(self._matrix[: self._size], query, out=scores)
+        row, similarity, second = top_two(scores)
+        return int(self._faces[row]), int(self._people[row]), similarity, second
+
     def identify(self, query, threshold=0.4, margin=0.05):
         """(face_id, person_id, Match) of the nearest face; ids are None when there is no match."""
-        found = identify(self._matrix[: self._size], query, threshold, margin)
-        if found.index is None:
-            return None, None, found
-        return int(self._faces[found.index]), int(self._people[found.index]), found
+        query = unit(query, self.dim)
+        found = self.search(query) if query is not None else None
+        if found is None:
+            return None, None, Match(None, None, None, NO_MATCH)
+        face_id, person_id, similarity, second = found
+        match = decide(0, similarity, second, threshold, margin)
+        if match.index is None:
+            return None, None, match
+        return face_id, person_id, match
+
+
+def search_many(galleries, query, threshold=0.4, margin=0.05):
+    """(face_id, person_id, Match) over several galleries (one per company of a subtree), as if
+    they were one: the best face of all and the best of another person decide."""
+    query = unit(query)
+    results = [found for found in (g.search(query) for g in galleries) if found] if query is not None else []
+    if not results:
+        return None, None, Match(None, None, None, NO_MATCH)
+    results.sort(key=lambda found: -found[2])
+    face_id, person_id, similarity, second = results[0]
+    # A person is in one gallery at a time: the runner-up is the best gallery's own second or
+    # the next gallery's best, whichever is nearer.
+    others = [value for value in (second, results[1][2] if len(results) > 1 else None) if value is not None]
+    match = decide(0, similarity, max(others) if others else None, threshold, margin)
+    if match.index is None:
+        return None, None, match
+    return face_id, person_id, match

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Benchmark of face enrolment and identification (canteen_face and the bridge).
+
+1. **search**: the 1:N search alone (`canteen_face/tools/face_match.Gallery`, as the bridge
+   keeps it) at 10,000 and 100,000 synthetic faces: random unit 128-d embeddings, queried with
+   noisy copies of enrolled faces (at 0.3, about the distance of another photo of the same
+   person) and with strangers; p50/p95/p99 and the share of right answers;
+2. **engine**: a 640×480 photo (obama2.jpg of the shared test photos, cropped and scaled)
+   through the face engine (decoding, detection, 5 landmarks, ResNet embedding) and the search
+   among 10,000 faces, p50/p95;
+3. **import** (with a database): the shared test photos copied under the employee numbers of
+   `--photos` cardholders and enrolled with `odoo canteen-face-import` (a process of its own,
+   as an operator runs it): photos per second;
+4. **bridge** (with a database): `POST /api/v1/faces/identify` of the 640×480 photo against a
+   real bridge process, end to end (HTTP, signature, engine, search, the face's check in
+   PostgreSQL), p50/p95, and a charge by `face_image`.
+
+    python3 scripts/bench_face.py [--faces 10000 100000] [--queries 2000] [--photos 100]
+        [--requests 40] [--no-db]
+
+A script, not a test: it prints its figures as JSON at the end. BLAS runs on one thread (the
+bridge sets the same). The database part uses the private durable cluster of the dev scripts
+and drops its database afterwards.
+"""
+
+import argparse
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads
+
+import numpy
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT.parent / "shared" / "testdata" / "faces"
+ENROLABLE = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "biden2.jpg")
+DBNAME = "canteen_bench_face"
+
+
+def _load(name, path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def face_match():
+    return _load("face_match", ROOT / "addons" / "canteen_face" / "tools" / "face_match.py")
+
+
+def percentiles(values):
+    ordered = sorted(values)
+
+    def at(share):
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+
+    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+def near(row, distance, rng):
+    """A unit vector at `distance` from the unit vector `row`."""
+    row = row.astype(numpy.float64)
+    noise = rng.normal(size=row.shape[0])
+    noise -= noise.dot(row) * row
+    noise /= numpy.linalg.norm(noise)
+    angle = 2 * numpy.arcsin(distance / 2)
+    return (numpy.cos(angle) * row + numpy.sin(angle) * noise).astype(numpy.float32)
+
+
+def synthetic_gallery(matcher, faces, seed=1):
+    rng = numpy.random.default_rng(seed)
+    vectors = rng.normal(size=(faces, 128)).astype(numpy.float32)
+    gallery = matcher.Gallery()
+    started = time.perf_counter()
+    gallery.load(numpy.arange(faces) + 1, numpy.arange(faces) + 1, vectors)
+    return gallery, matcher.build_matrix(vectors), time.perf_counter() - started
+
+
+def bench_search(matcher, faces, queries):
+    rng = numpy.random.default_rng(faces)
+    gallery, matrix, load_seconds = synthetic_gallery(matcher, faces)
+    rows = rng.integers(0, faces, queries)
+    probes = [(int(row) + 1, near(matrix[row], 0.3, rng)) for row in rows]
+    probes += [(None, rng.normal(size=128).astype(numpy.float32)) for _n in range(queries // 4)]
+    for _face, query in probes[:50]:  # warm the caches
+        gallery.identify(query, 0.4, 0.05)
+    latencies, right = [], 0
+    for expected, query in probes:
+        started = time.perf_counter()
+        face_id, _person, _match = gallery.identify(query, 0.4, 0.05)
+        latencies.append((time.perf_counter() - started) * 1000)
+        right += face_id == expected
+    return {
+        "faces": faces,
+        "matrix_mib": round(faces * 128 * 4 / 2**20, 1),
+        "load_ms": round(load_seconds * 1000, 1),
+        "search_ms": percentiles(latencies),
+        "right": f"{right}/{len(probes)}",
+    }
+
+
+def photo_640x480():
+    """obama2.jpg (626×1200, the face at 159,294-462,596) cropped to 4:3 around the face and
+    scaled to 640×480, as a terminal's camera frames a diner; JPEG bytes."""
+    from PIL import Image
+
+    image = Image.open(PHOTOS / "obama2.jpg").convert("RGB")
+    width = image.size[0]
+    top = max(0, 445 - width * 3 // 8)
+    image = image.crop((0, top, width, top + width * 3 // 4)).resize((640, 480))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def bench_engine(matcher, requests):
+    sys.path.insert(0, str(ROOT / "addons" / "canteen_face" / "tools"))
+    engine = _load("face_engine", ROOT / "addons" / "canteen_face" / "tools" / "face_engine.py")
+    started = time.perf_counter()
+    engine.warm_up()
+    warm_up = time.perf_counter() - started
+    data = photo_640x480()
+    gallery, _matrix, _seconds = synthetic_gallery(matcher, 10_000)
+    enrolled = engine.analyse((PHOTOS / "obama.jpg").read_bytes())
+    gallery.upsert(10**9, 10**9, enrolled.embedding)
+    latencies, found = [], None
+    for _n in range(requests):
+        started = time.perf_counter()
+        analysis = engine.analyse(data, engine.IDENTIFICATION)
+        found = gallery.identify(analysis.embedding, 0.4, 0.05)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "models_load_s": round(warm_up, 2),
+        "photo_bytes": len(data),
+        "identify_ms": percentiles(latencies),
+        "matched": found[0] == 10**9,
+        "distance": round(found[2].distance, 3),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# with a database
+# ---------------------------------------------------------------------------------------------
+def bench_database(args, engine_photo):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT / "tests"))
+    import devstack
+
+    devstack.ensure_odoo()
+    db, _cluster = devstack.ensure_postgres("pg", durable=True)
+    devstack.require_durability(db)
+    os.environ.update(
+        CANTEEN_DB_HOST=db["host"],
+        CANTEEN_DB_PORT=str(db["port"]),
+        CANTEEN_DB_USER=db["user"],
+        CANTEEN_DB_PASSWORD=db["password"],
+    )
+    from bridge_harness import BridgeProcess, load_simulator
+
+    simulator = load_simulator()
+    devstack.install_database(db, DBNAME, "canteen_pos_bridge,canteen_face")
+    env = simulator.odoo_env(DBNAME, devstack.db_options(db))
+    try:
+        site = simulator.provision(env, terminals=1, cardholders=args.photos, meal_periods=[("lunch", 0, 24)])
+        results = {"import": bench_import(db, devstack, site)}
+        bridge = BridgeProcess(DBNAME).start()
+        try:
+            results["bridge"] = bench_bridge(bridge, site, engine_photo, args.requests)
+        finally:
+            bridge.stop()
+    finally:
+        env.cr.close()
+        devstack.drop_database(db, DBNAME)
+    return results
+
+
+def bench_import(db, devstack, site):
+    folder = Path(tempfile.mkdtemp(prefix="bench-face-"))
+    try:
+        for number, holder in enumerate(site["cardholders"]):
+            shutil.copyfile(
+                PHOTOS / ENROLABLE[number % len(ENROLABLE)], folder / f"{holder['employee_no']}.jpg"
+            )
+        command = [
+            sys.executable,
+            "-m",
+            "odoo",
+            f"--addons-path={ROOT / 'addons'}",
+            "canteen-face-import",
+            "-c",
+            str(ROOT / "odoo.conf"),
+            "-d",
+            DBNAME,
+            str(folder),
+            *devstack.db_options(db),
+        ]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(folder)
+    photos = len(site["cardholders"])
+    return {
+        "photos": photos,
+        "seconds": round(seconds, 1),
+        "photos_per_s": round(photos / seconds, 2),
+        "exit": done.returncode,
+        "summary": done.stdout.strip().splitlines()[-1:] if done.stdout else done.stderr[-300:],
+    }
+
+
+def bench_bridge(bridge, site, photo, requests):
+    client = bridge.client(site["terminals"][0])
+    image = base64.b64encode(photo).decode()
+    latencies, answer = [], None
+    for _n in range(requests):
+        started = time.perf_counter()
+        status, answer = client.request("POST", "/api/v1/faces/identify", {"image": image})
+        latencies.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            return {"error": answer}
+    status, charge = client.charge({"type": "face_image", "value": image}, "1.00")
+    return {
+        "requests": requests,
+        "identify_ms": percentiles(latencies),
+        "answer": answer,
+        "charge_by_face_image": {
+            "status": status,
+            "charge": charge.get("status"),
+            "reason": charge.get("reason"),
+        },
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--faces", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--photos", type=int, default=100, help="photos enrolled by the import command")
+    parser.add_argument("--requests", type=int, default=40, help="identifications of the 640×480 photo")
+    parser.add_argument("--no-db", action="store_true", help="search and engine only")
+    args = parser.parse_args()
+    matcher = face_match()
+    matcher.single_thread_blas()
+    results = {"numpy": numpy.__version__, "cpus": os.cpu_count(), "search": []}
+    for faces in args.faces:
+        results["search"].append(bench_search(matcher, faces, args.queries))
+        print(json.dumps(results["search"][-1]), file=sys.stderr, flush=True)
+    results["engine"] = bench_engine(matcher, args.requests)
+    print(json.dumps(results["engine"]), file=sys.stderr, flush=True)
+    if not args.no_db:
+        results.update(bench_database(args, photo_640x480()))
+    print(json.dumps(results, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
