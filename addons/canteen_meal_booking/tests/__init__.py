@@ -2,3 +2,4 @@ from . import test_canteen
 from . import test_booking
 from . import test_booked_served
 from . import test_portal
+from . import test_terminal

@@ -19,6 +19,8 @@ DECLINE_REASONS = [
     ("outside_meal_period", "Outside meal period"),
     ("not_allowed_here", "Not allowed here"),
     ("invalid_time", "Time out of bounds"),
+    ("not_booked", "No booking for this meal"),
+    ("qr_expired", "QR code expired"),
 ]
 # What a manager may still record on a transaction of the exception queue (as superuser).
 EXCEPTION_FIELDS = frozenset({"exception_state", "exception_user_id", "exception_date"})

@@ -8,6 +8,8 @@ decide each in Python, then write them all with the unit's closing (COMMIT on th
 """
 
 import contextlib
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +21,7 @@ import pytz
 from odoo.addons.canteen_card.tools import ledger_core
 from odoo.addons.canteen_card.tools.ledger_core import CENT, ZERO, LedgerError
 
-from . import charge_sql
+from . import charge_sql, meal_sql
 
 IDENTITY_TYPES = ("card", "face", "employee", "qr")
 STATE_REASONS = {"lost": "card_lost", "cancelled": "card_cancelled", "replaced": "card_cancelled"}
@@ -28,6 +30,11 @@ AUTO_MODES = ("fixed", "count")
 # An online charge's occurred_at may differ from the server clock by this much (as the
 # X-Canteen-Timestamp header); an offline record may not be later than now plus this.
 CLOCK_WINDOW = timedelta(seconds=300)
+# A payment QR code (`qr` identity, shown on the cardholder's portal page): "CQ1.<card UID>.
+# <expiry, Unix seconds>.<signature>", signed with a key derived from the database secret.
+QR_PREFIX = "CQ1"
+QR_LIFETIME = 60  # seconds a payload is valid; the portal shows a new one before that
+QR_GRACE = 10  # seconds a terminal may take to send a payload it scanned in time
 
 
 class BadRequest(Exception):
@@ -64,6 +71,16 @@ class Terminal:
     meal_periods: list  # [(kind, hour_from, hour_to)] of the merchant
     fixed_amounts: dict  # {meal kind: Decimal} in fixed-amount mode
     menu_prices: dict  # {product code: Decimal} of the merchant's active menu items
+    # With canteen_meal_booking (tools/meal_sql.py): the canteen of the merchant, whether it
+    # declines people without a booking; the key that signs payment QR codes.
+    canteen_id: int | None = None
+    booking_required: bool = False
+    qr_key: bytes = b""
+
+    @property
+    def reads_meals(self):
+        """Whether its charges read the booking and the published menu (meal_sql.READ)."""
+        return bool(self.canteen_id and (self.booking_required or self.mode == "menu"))
 
 
 TERMINAL_QUERY = """
@@ -91,7 +108,7 @@ def load_terminal(cr, serial):
     if not row:
         return None
     *head, fixed_amount, timezone, dedup_window, offline_max_days, periods, fixed_amounts, prices = row
-    return Terminal(
+    terminal = Terminal(
         *head,
         Decimal(fixed_amount),
         timezone,
@@ -101,6 +118,42 @@ def load_terminal(cr, serial):
         {kind: Decimal(amount) for kind, amount in (_json(fixed_amounts) or {}).items()},
         {code: Decimal(price) for code, price in (_json(prices) or {}).items()},
     )
+    cr.execute(meal_sql.TERMINAL_EXTRAS)
+    has_canteens, secret = cr.fetchone()
+    terminal.qr_key = qr_key(secret or "")
+    if has_canteens and terminal.merchant_id:
+        cr.execute(meal_sql.CANTEEN, [terminal.merchant_id])
+        terminal.canteen_id, terminal.booking_required = cr.fetchone() or (None, False)
+    return terminal
+
+
+def qr_key(secret):
+    """The key that signs payment QR codes, derived from the database secret."""
+    return hmac.new(secret.encode(), b"canteen-payment-qr", hashlib.sha256).digest()
+
+
+def qr_signature(key, uid, expires):
+    return hmac.new(key, f"{QR_PREFIX}.{uid}.{expires}".encode(), hashlib.sha256).hexdigest()[:32].upper()
+
+
+def qr_payload(key, uid, expires):
+    """The text of a payment QR code for the card `uid`, valid until `expires` (Unix seconds)."""
+    uid = uid.upper()
+    return f"{QR_PREFIX}.{uid}.{int(expires)}.{qr_signature(key, uid, int(expires))}"
+
+
+def qr_check(key, payload, moment):
+    """(card UID, decline reason or None) of a payment QR payload scanned at `moment` (naive
+    UTC): `unknown_identity` when it is not one we signed, `qr_expired` when too old."""
+    parts = payload.upper().split(".")
+    if len(parts) != 4 or parts[0] != QR_PREFIX or not parts[2].isdigit() or not key:
+        return "", "unknown_identity"
+    _prefix, uid, expires, signature = parts
+    if not hmac.compare_digest(qr_signature(key, uid, int(expires)), signature):
+        return uid, "unknown_identity"
+    if moment.replace(tzinfo=UTC).timestamp() > int(expires) + QR_GRACE:
+        return uid, "qr_expired"
+    return uid, None
 
 
 def _json(value):
@@ -195,8 +248,9 @@ def menu_quantities(items):
     return quantities
 
 
-def meal_amount(terminal, kind, amount, quantities):
-    """What the meal costs, by the terminal's mode."""
+def meal_amount(terminal, kind, amount, quantities, menu_prices=None):
+    """What the meal costs, by the terminal's mode. In menu mode a dish on the canteen's published
+    menu of the meal costs the menu's price (`menu_prices`), other items the merchant's."""
     if terminal.mode == "count":
         return ZERO
     if terminal.mode == "fixed":
@@ -205,7 +259,8 @@ def meal_amount(terminal, kind, amount, quantities):
             raise BadRequest("this fixed-amount terminal has no amount for the meal")
         return fixed
     if quantities:
-        prices = terminal.menu_prices
+        prices = dict(terminal.menu_prices)
+        prices.update({code: Decimal(price) for code, price in (menu_prices or {}).items()})
         unknown = set(quantities) - set(prices)
         if unknown:
             raise BadRequest(f"unknown products: {', '.join(sorted(unknown))}")
@@ -267,6 +322,10 @@ class Charge:
         )
         self.local = local_moment(terminal, self.moment)
         self.meal = meal_kind(terminal, self.local)
+        # A payment QR code names a card by its UID once its signature and age are checked.
+        self.lookup, self.identity_problem = self.identity[1], None
+        if self.identity[0] == "qr":
+            self.lookup, self.identity_problem = qr_check(terminal.qr_key, self.identity[1], self.moment)
         self.answer = None  # set by decide(), or by a replay
         self.values = None  # the transaction record, when this charge writes one
         self.posting = None  # (account, movements, entry values, overdraft) when money moves
@@ -278,7 +337,7 @@ class Charge:
         return self.identity
 
     def read_params(self):
-        kind, value = self.identity
+        kind, value = self.identity[0], self.lookup
         return {
             "kind": kind,
             "value": value.upper() if kind in ("card", "qr") else value,
@@ -290,6 +349,10 @@ class Charge:
             "window": self.terminal.dedup_window
             if not self.offline and self.terminal.mode in AUTO_MODES
             else 0,
+            # meal_sql.READ only: the canteen's booking and published menu.
+            "canteen": self.terminal.canteen_id,
+            "booking": self.terminal.booking_required and not self.offline,
+            "menu": self.terminal.mode == "menu" and bool(self.quantities),
         }
 
     def decide(self, row):
@@ -344,6 +407,8 @@ class Charge:
         terminal, offline, values = self.terminal, self.offline, self.values
         if not terminal.merchant_id:
             raise Decline("not_allowed_here")
+        if self.identity_problem:
+            raise Decline(self.identity_problem)
         if row["employee_id"] is None or (row["matches"] or 0) > 1:
             raise Decline("unknown_identity")
         account = row["account"]
@@ -359,6 +424,9 @@ class Charge:
             return _approved(account.balances(), holder, ZERO, ZERO, None, deduplicated=original_name)
         if self.meal == "" and not offline:
             raise Decline("outside_meal_period")
+        if row.get("booked") is False:
+            # The canteen requires a booking of the meal (not asked offline: the meal was eaten).
+            raise Decline("not_booked")
         kind = self.meal or None
         charged, discount = self._price(kind, row)
         overdraft = False
@@ -418,7 +486,7 @@ class Charge:
         if self.offline:
             amount = self.amount if self.amount is not None else meal_amount(self.terminal, kind, None, None)
             return amount, ZERO
-        price = meal_amount(self.terminal, kind, self.amount, self.quantities)
+        price = meal_amount(self.terminal, kind, self.amount, self.quantities, _json(row.get("menu_prices")))
         if not kind:
             return price, ZERO
         return apply_rules(_json(row["rules"]), _json(row["spent"]), price)
@@ -452,7 +520,11 @@ def read_rows(tx, charges):
     round trip (with whatever the unit has pending, e.g. BEGIN). A row per charge, in order."""
     asked = [charge.read_params() for charge in charges]
     params = {key: [one[key] for one in asked] for key in READ_KEYS}
-    cursor = tx.execute((charge_sql.LOCK, params), (charge_sql.READ, params))
+    read = charge_sql.READ
+    if any(charge.terminal.reads_meals for charge in charges):
+        read = meal_sql.READ
+        params.update({key: [one[key] for one in asked] for key in meal_sql.READ_KEYS})
+    cursor = tx.execute((charge_sql.LOCK, params), (read, params))
     width, rows = ledger_core.ACCOUNT_WIDTH, []
     names = [column.name for column in cursor.description[:-width]]
     for values in cursor.fetchall():
@@ -585,6 +657,10 @@ def _upload_result(charge_):
 def balance(tx, terminal, identity):
     """The balance answer of an identity; None when unknown."""
     kind, value = parse_identity(identity)
+    if kind == "qr":
+        value, problem = qr_check(terminal.qr_key, value, datetime.now(UTC).replace(tzinfo=None))
+        if problem:
+            return None
     params = {key: [None] for key in READ_KEYS}
     params.update(
         kind=[kind], value=[value.upper() if kind in ("card", "qr") else value], path=[terminal.company_path]

@@ -24,9 +24,10 @@ HOLDER_BY = """
                 AND e.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
               LIMIT 1)"""
 # The cardholder each identity names, among the terminal's company and its branches: a card
-# UID (a dead card may share it: the live one, then the newest, wins), an employee number or
-# a face id. Only the branch of the identity's kind runs. `matches` counts the live cards (or
-# the people) the value names in the subtree: more than one is ambiguous.
+# UID (a dead card may share it: the live one, then the newest, wins; a payment QR code names
+# one once the engine has checked its signature), an employee number or a face id. Only the
+# branch of the identity's kind runs. `matches` counts the live cards (or the people) the value
+# names in the subtree: more than one is ambiguous.
 PERSON = f"""
     person AS (
         SELECT q.i, found.* FROM q CROSS JOIN LATERAL (
@@ -34,7 +35,6 @@ PERSON = f"""
                     COUNT(*) FILTER (WHERE c.state IN ('active', 'lost')) OVER () AS matches
                FROM canteen_card c
               WHERE q.kind IN ('card', 'qr') AND c.uid = q.value
-                AND (q.kind = 'card' OR c.kind = 'virtual')
                 AND c.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
               ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1)
             UNION ALL {HOLDER_BY.format(kind="employee", column="employee_no")}
@@ -45,11 +45,15 @@ PERSON = f"""
 LOCK = f"WITH {BATCH}, {PERSON} " + ledger_core.LOCK_WALLETS.format(  # noqa: S608 - our own fragments
     employees="SELECT employee_id FROM person"
 )
+
+
 # Read after the lock: the seq's earlier answer, a transaction number, the person, the last
 # charge within the dedup window, the rule of the meal and what was spent against it, and
-# last the account's columns (ledger_core.ACCOUNT_WIDTH of them).
-READ = f"""
-    WITH {BATCH}, {PERSON}
+# last the account's columns (ledger_core.ACCOUNT_WIDTH of them). `read_query` takes more CTEs,
+# columns and joins (tools/meal_sql.py adds the booking and the menu of canteens).
+def read_query(ctes="", columns="", joins=""):
+    return f"""
+    WITH {BATCH}, {PERSON}{ctes}
     SELECT q.i,
            (SELECT response FROM canteen_transaction
              WHERE terminal_id = q.terminal AND seq = q.seq) AS previous,
@@ -76,13 +80,16 @@ READ = f"""
               FROM canteen_transaction x
              WHERE h.rule_group_id IS NOT NULL AND x.employee_id = p.employee_id
                AND x.business_date = q.day AND x.status = 'approved' AND NOT x.deduplicated) AS spent,
-           a.*
+           {columns} a.*
       FROM q
       LEFT JOIN person p ON p.i = q.i
-      LEFT JOIN hr_employee h ON h.id = p.employee_id
+      LEFT JOIN hr_employee h ON h.id = p.employee_id {joins}
       LEFT JOIN LATERAL ({ledger_core.ACCOUNT_QUERY.format(employees="p.employee_id")}) a ON TRUE
      ORDER BY q.i
 """  # noqa: S608 - our own fragments
+
+
+READ = read_query()
 # What a balance request reads: the same person lookup, for one identity.
 BALANCE = f"""
     WITH {BATCH}, {PERSON}
