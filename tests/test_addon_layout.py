@@ -14,6 +14,7 @@ EXPECTED = {
     "canteen_face",
     "canteen_meal_booking",
     "canteen_dingtalk",
+    "canteen_report",
 }
 
 

@@ -14,6 +14,13 @@ ENTRY_KIND_SELECTION = [
     ("card_cost", "Card Cost"),
     ("transfer", "Transfer"),
 ]
+# The meals of a day (餐别); canteen_pos_bridge's meal periods use the same keys.
+MEAL_KIND_SELECTION = [
+    ("breakfast", "Breakfast"),
+    ("lunch", "Lunch"),
+    ("dinner", "Dinner"),
+    ("late_night", "Late Night"),
+]
 
 
 class CanteenLedgerEntry(models.Model):
@@ -74,6 +81,26 @@ class CanteenLedgerEntry(models.Model):
     )
     clearing_id = fields.Many2one("canteen.clearing", readonly=True, index="btree_not_null")
     note = fields.Char(readonly=True)
+    business_date = fields.Date(
+        readonly=True,
+        index=True,
+        help="The local day the money moved: the terminal's day for a terminal charge, the "
+        "company's day otherwise. Reports group by it.",
+    )
+    meal_kind = fields.Selection(
+        MEAL_KIND_SELECTION,
+        string="Meal",
+        readonly=True,
+        help="The meal of a charge (a correction: of the charge it corrects); empty at a shop "
+        "without meal periods and for other movements.",
+    )
+    charge_count = fields.Integer(
+        string="Charges",
+        readonly=True,
+        aggregator="sum",
+        help="1 on the first entry of a charge, 0 otherwise: a charge paid from both wallets "
+        "is two entries, and the sum of this column counts charges (meals).",
+    )
 
     def init(self):
         # Immutability is enforced by PostgreSQL itself, whatever path a write takes.
@@ -99,6 +126,46 @@ class CanteenLedgerEntry(models.Model):
                     BEFORE UPDATE OR DELETE ON canteen_ledger_entry
                     FOR EACH ROW EXECUTE FUNCTION canteen_ledger_entry_immutable();
                 """
+            )
+        )
+        self._backfill_report_columns()
+
+    def _backfill_report_columns(self):
+        """Fill business_date, meal_kind and charge_count on entries written before they existed
+        (once: the index on business_date finds the rows without one)."""
+        cr = self.env.cr
+        cr.execute("SELECT 1 FROM canteen_ledger_entry WHERE business_date IS NULL LIMIT 1")
+        if not cr.fetchone():
+            return
+        meal = "NULL"
+        cr.execute("SELECT to_regclass('canteen_transaction') IS NOT NULL")
+        if cr.fetchone()[0]:
+            meal = """(SELECT t.meal_kind FROM canteen_transaction t
+                        WHERE t.name = e.transaction_ref ORDER BY t.id LIMIT 1)"""
+        cr.execute(
+            SQL(
+                """
+                ALTER TABLE canteen_ledger_entry DISABLE TRIGGER canteen_ledger_entry_immutable;
+                UPDATE canteen_ledger_entry e
+                   SET business_date = (e.date AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(
+                           (SELECT COALESCE(rc.tz, p.tz) FROM res_company c
+                              JOIN res_partner p ON p.id = c.partner_id
+                              LEFT JOIN resource_calendar rc ON rc.id = c.resource_calendar_id
+                             WHERE c.id = e.company_id), 'Asia/Shanghai'))::date,
+                       meal_kind = CASE WHEN e.kind = 'charge' AND e.transaction_ref IS NOT NULL
+                                        THEN %s END,
+                       charge_count = CASE WHEN e.kind = 'charge' AND NOT EXISTS (
+                           SELECT 1 FROM canteen_ledger_entry o
+                            WHERE o.kind = 'charge' AND o.employee_id = e.employee_id
+                              AND o.date = e.date AND o.id < e.id) THEN 1 ELSE 0 END
+                 WHERE e.business_date IS NULL;
+                UPDATE canteen_ledger_entry e SET meal_kind = r.meal_kind
+                  FROM canteen_ledger_entry r
+                 WHERE e.kind = 'correction' AND e.meal_kind IS NULL AND r.id = e.related_entry_id
+                   AND r.meal_kind IS NOT NULL;
+                ALTER TABLE canteen_ledger_entry ENABLE TRIGGER canteen_ledger_entry_immutable;
+                """,
+                SQL(meal),
             )
         )
 

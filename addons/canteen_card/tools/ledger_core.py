@@ -44,6 +44,7 @@ _POSTED_COLUMNS = (
     "amount",
     "balance_after",
     "overdraft",
+    "charge_count",
     "create_uid",
     "write_uid",
 )
@@ -265,7 +266,12 @@ def entries_statement(postings, *, uid=1):
     rows, balances_after, new_balances = [], [], {}
     for account, movements, values, overdraft in postings:
         after = []
+        # A charge paid from both wallets is two entries: the first carries its count, so a
+        # sum of charge_count counts charges (meals) whatever the split.
+        counted = False
         for movement in movements:
+            count = int(movement.entry_kind == "charge" and not counted)
+            counted = counted or bool(count)
             wallet = account.wallets[movement.kind]
             wallet[1] += movement.amount
             after.append(wallet[1])
@@ -282,13 +288,18 @@ def entries_statement(postings, *, uid=1):
                     movement.amount,
                     wallet[1],
                     overdraft and movement.amount < 0,
+                    count,
                     uid,
                     uid,
                     *(values[c] for c in columns),
                 )
             )
         balances_after.append(after)
-    params = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * (12 + len(columns))
+    params = (
+        [list(column) for column in zip(*rows, strict=True)]
+        if rows
+        else [[]] * (len(_POSTED_COLUMNS) + len(columns))
+    )
     params += [uid, list(new_balances), list(new_balances.values())]
     return entries_query(columns), params, balances_after
 
@@ -306,6 +317,7 @@ ENTRY_COLUMN_TYPES = {
     "amount": "numeric",
     "balance_after": "numeric",
     "overdraft": "bool",
+    "charge_count": "int",
     "create_uid": "int",
     "write_uid": "int",
     "date": "timestamp",
@@ -317,7 +329,19 @@ ENTRY_COLUMN_TYPES = {
     "transaction_ref": "varchar",
     "terminal_ref": "varchar",
     "note": "varchar",
+    "business_date": "date",
+    "meal_kind": "varchar",
 }
+# The local day of an entry when its caller does not give it (the bridge does, from the
+# terminal's clock): the date in its company's time zone, as the bridge reckons it.
+BUSINESS_DATE_SQL = """
+    (u.date AT TIME ZONE 'UTC' AT TIME ZONE COALESCE(
+        (SELECT COALESCE(rc.tz, p.tz) FROM res_company c
+           JOIN res_partner p ON p.id = c.partner_id
+           LEFT JOIN resource_calendar rc ON rc.id = c.resource_calendar_id
+          WHERE c.id = u.company_id), 'Asia/Shanghai'))::date"""
+# A correction belongs to the meal of the charge it corrects.
+MEAL_KIND_SQL = "(SELECT r.meal_kind FROM canteen_ledger_entry r WHERE r.id = u.related_entry_id)"
 
 
 @functools.lru_cache(maxsize=64)
@@ -326,10 +350,18 @@ def entries_query(columns):
     bridge sends it for every batch of charges)."""
     names = (*_POSTED_COLUMNS, *columns)
     arrays = ", ".join(f"%s::{ENTRY_COLUMN_TYPES[name]}[]" for name in names)
+    derived = {}
+    if "business_date" not in columns:
+        derived["business_date"] = BUSINESS_DATE_SQL
+    if "meal_kind" not in columns and "related_entry_id" in columns:
+        derived["meal_kind"] = MEAL_KIND_SQL
+    targets = ", ".join((*names, *derived))
+    selected = ", ".join((*(f"u.{name}" for name in names), *derived.values()))
     return f"""
         WITH entries AS (
-            INSERT INTO canteen_ledger_entry ({", ".join(names)}, create_date, write_date)
-            SELECT *, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM unnest({arrays})
+            INSERT INTO canteen_ledger_entry ({targets}, create_date, write_date)
+            SELECT {selected}, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+              FROM unnest({arrays}) AS u({", ".join(names)})
             RETURNING id),
         balances AS (
             UPDATE canteen_wallet w

@@ -1,6 +1,9 @@
-from odoo import fields, models
+import pytz
+
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.canteen_ledger_entry import MEAL_KIND_SELECTION
 from ..tools.access import OPERATOR, check_caller, check_companies
 
 
@@ -19,6 +22,29 @@ class CanteenManualEntryWizard(models.TransientModel):
     currency_id = fields.Many2one("res.currency", default=lambda self: self.env.company.currency_id)
     amount = fields.Monetary(required=True)
     note = fields.Char()
+    meal_kind = fields.Selection(
+        MEAL_KIND_SELECTION,
+        string="Meal",
+        compute="_compute_meal_kind",
+        store=True,
+        readonly=False,
+        help="The meal the entry is for, found from the merchant's meal periods at that time "
+        "when it has them; reports count it under this meal.",
+    )
+
+    @api.depends("merchant_id", "date")
+    def _compute_meal_kind(self):
+        for wizard in self:
+            # Meal periods belong to canteen_pos_bridge: without it, the operator picks the meal.
+            periods = wizard.merchant_id._fields.get("meal_period_ids") and wizard.merchant_id.meal_period_ids
+            if not periods or not wizard.date:
+                continue
+            company = wizard.merchant_id.company_id
+            tz = pytz.timezone(company.resource_calendar_id.tz or company.partner_id.tz or "Asia/Shanghai")
+            local = pytz.utc.localize(wizard.date).astimezone(tz)
+            hour = local.hour + local.minute / 60 + local.second / 3600
+            period = periods.filtered(lambda p, h=hour: p.hour_from <= h < p.hour_to)[:1]
+            wizard.meal_kind = period.kind or False
 
     def action_confirm(self):
         self.ensure_one()
@@ -40,6 +66,7 @@ class CanteenManualEntryWizard(models.TransientModel):
             values={
                 "terminal_ref": self.terminal_ref.strip(),
                 "note": self.note or self.env._("Manual entry"),
+                "meal_kind": self.meal_kind or None,
             },
         )
         Log._record(

@@ -479,6 +479,9 @@ class Charge:
             "card_id": row["card_id"],
             "transaction_ref": name,
             "date": self.moment,
+            # The ledger is the one place reports read: the meal and the terminal's local day.
+            "business_date": self.local.date(),
+            "meal_kind": self.meal or None,
         }
 
     def _price(self, kind, row):

@@ -1,0 +1,1 @@
+from . import canteen_report, canteen_report_export
