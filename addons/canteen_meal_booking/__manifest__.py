@@ -6,13 +6,14 @@
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",
     "license": "LGPL-3",
-    "depends": ["canteen_card", "canteen_pos_bridge", "portal"],
+    "depends": ["canteen_card", "canteen_pos_bridge", "portal", "account_payment", "payment_demo"],
     "external_dependencies": {"python": ["openpyxl", "pytz"]},
     "data": [
         "security/canteen_meal_booking_groups.xml",
         "security/ir.model.access.csv",
         "security/canteen_meal_booking_rules.xml",
         "data/ir_cron_data.xml",
+        "data/payment_data.xml",
         "views/canteen_canteen_views.xml",
         "views/canteen_dish_views.xml",
         "views/canteen_menu_views.xml",
@@ -22,5 +23,8 @@
         "views/canteen_portal_templates.xml",
         "report/canteen_day_sheet_report.xml",
     ],
-    "demo": ["demo/canteen_canteen_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["canteen_meal_booking/static/tests/tours/*.js"],
+    },
+    "demo": ["demo/canteen_canteen_demo.xml", "demo/payment_demo.xml"],
 }

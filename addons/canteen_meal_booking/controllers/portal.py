@@ -126,6 +126,32 @@ class CanteenPortal(CustomerPortal):
             self._canteen_flash("danger", str(error.args[0]))
         return request.redirect("/my/canteen")
 
+    @http.route(["/my/canteen/pay"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_canteen_pay(self, **kw):
+        employee = self._canteen_employee()
+        if not employee:
+            raise NotFound()
+        values = self._prepare_portal_layout_values()
+        values.update(
+            page_name="canteen_pay",
+            employee=employee,
+            card=employee.current_card_id,
+            payable=bool(employee._canteen_qr_payload()),
+        )
+        return request.render("canteen_meal_booking.portal_my_canteen_pay", values)
+
+    @http.route(["/my/canteen/pay/qr.png"], type="http", auth="user", methods=["GET"])
+    def portal_canteen_pay_qr(self, **kw):
+        """A fresh payment QR code of the user's own active card (404 without one)."""
+        employee = self._canteen_employee()
+        payload = employee._canteen_qr_payload() if employee else None
+        if not payload:
+            raise NotFound()
+        image = request.env["ir.actions.report"].barcode("QR", payload, width=240, height=240, barLevel="M")
+        return request.make_response(
+            image, headers=[("Content-Type", "image/png"), ("Cache-Control", "no-store")]
+        )
+
     @http.route(["/my/canteen/bills"], type="http", auth="user", website=True, methods=["GET"])
     def portal_canteen_bills(self, month=None, **kw):
         employee = self._canteen_employee()

@@ -7,3 +7,5 @@ from . import canteen_menu
 from . import canteen_menu_line
 from . import canteen_booking
 from . import hr_employee
+from . import payment_transaction
+from . import payment_provider

@@ -1,7 +1,10 @@
+import time
+
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.canteen_card.tools.access import check_caller
+from odoo.addons.canteen_pos_bridge.tools import charge_engine
 
 
 class HrEmployee(models.Model):
@@ -19,6 +22,18 @@ class HrEmployee(models.Model):
             raise UserError(self.env._("You have no active card to report lost."))
         card.sudo().action_report_loss()
         return True
+
+    def _canteen_qr_payload(self):
+        """A payment QR code for this cardholder's active card, valid for a minute (the bridge
+        verifies it: see docs/terminal-protocol.md); None without an active card. Callers give
+        only the logged-in user's own employee record."""
+        self.ensure_one()
+        card = self.sudo().current_card_id
+        if not card or card.state != "active" or self.sudo().cardholder_state != "active":
+            return None
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret") or ""
+        expires = int(time.time()) + charge_engine.QR_LIFETIME
+        return charge_engine.qr_payload(charge_engine.qr_key(secret), card.uid, expires)
 
     def action_canteen_create_portal_users(self):
         """Create portal users for these cardholders (login: work e-mail, else mobile phone) and

@@ -3,3 +3,5 @@ from . import test_booking
 from . import test_booked_served
 from . import test_portal
 from . import test_terminal
+from . import test_payment
+from . import test_tours

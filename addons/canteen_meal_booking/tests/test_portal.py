@@ -4,6 +4,8 @@ from odoo import fields
 from odoo.http import Request
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.canteen_pos_bridge.tools import charge_engine
+
 from .common import CanteenBookingMixin
 
 
@@ -191,3 +193,24 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         )
         booking = self.env["canteen.booking"].search([("employee_id", "=", self.alice.id)])
         self.assertEqual(booking.menu_line_ids, self.menu.line_ids)
+
+    def test_payment_qr_code_page(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        page = self.url_open("/my/canteen/pay")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("/my/canteen/pay/qr.png", page.text)
+        image = self.url_open("/my/canteen/pay/qr.png")
+        self.assertEqual((image.status_code, image.headers["Content-Type"]), (200, "image/png"))
+        self.assertTrue(image.content.startswith(b"\x89PNG"))
+        payload = self.alice._canteen_qr_payload()
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        moment = fields.Datetime.now()
+        uid, problem = charge_engine.qr_check(charge_engine.qr_key(secret), payload, moment)
+        self.assertEqual((uid, problem), (self.alice.current_card_id.uid.upper(), None))
+        # Once the card is lost, no code is given any more.
+        self.alice.current_card_id.sudo().action_report_loss()
+        self.assertEqual(self.url_open("/my/canteen/pay/qr.png").status_code, 404)
+        self.assertIn("o_canteen_pay_refused", self.url_open("/my/canteen/pay").text)
+        # A user who is no cardholder has no code.
+        self.authenticate("mb_manager", "mb_manager")
+        self.assertEqual(self.url_open("/my/canteen/pay/qr.png").status_code, 404)
