@@ -1,12 +1,12 @@
 {
     "name": "Canteen DingTalk",
     "summary": "DingTalk organisation sync and balance-change notifications",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Human Resources/Canteen",
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",
     "license": "LGPL-3",
-    "depends": ["canteen_card"],
+    "depends": ["canteen_card", "portal"],
     "data": [
         "security/canteen_dingtalk_groups.xml",
         "security/ir.model.access.csv",
@@ -16,7 +16,10 @@
         "views/canteen_dingtalk_sync_run_views.xml",
         "views/canteen_dingtalk_message_views.xml",
         "views/hr_employee_views.xml",
+        "views/res_users_views.xml",
+        "views/portal_templates.xml",
         "views/canteen_dingtalk_menus.xml",
     ],
+    "demo": ["demo/canteen_dingtalk_demo.xml"],
     "external_dependencies": {"python": ["cryptography", "requests"]},
 }

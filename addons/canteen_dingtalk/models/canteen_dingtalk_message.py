@@ -23,9 +23,11 @@ class CanteenDingtalkMessage(models.Model):
     """A DingTalk work notification to one person about one or more balance changes.
 
     Rows are made by the enqueue cron from committed ledger entries (never inside the ledger's
-    transaction) and sent by the send cron, with retries and back-off. Read-only to users."""
+    transaction) and sent by the send cron, with retries and back-off. A queue's state: read-only
+    to users (canteen.protected.mixin), changed by the cron and by action_retry, as superuser."""
 
     _name = "canteen.dingtalk.message"
+    _inherit = ["canteen.protected.mixin"]
     _description = "DingTalk Balance Message"
     _order = "id desc"
     _check_company_auto = True
@@ -282,7 +284,8 @@ class CanteenDingtalkMessage(models.Model):
         return messages
 
     def _send_company(self, company, messages):
-        client = company._dingtalk_client(max_retries=1, timeout=5)
+        timeout = float(self.env["ir.config_parameter"].sudo().get_param("canteen_dingtalk.send_timeout", "5"))
+        client = company._dingtalk_client(max_retries=1, timeout=timeout)
         agent_id = company.sudo().dingtalk_agent_id
         for index, message in enumerate(messages):
             try:

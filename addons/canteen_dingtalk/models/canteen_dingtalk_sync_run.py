@@ -20,9 +20,11 @@ DEPT_EVENTS = {"org_dept_create", "org_dept_modify", "org_dept_remove"}
 
 class CanteenDingtalkSyncRun(models.Model):
     """One organisation sync from DingTalk (scheduled, by the button or by an event), with its
-    summary. Written by the sync itself (sudo), never by hand."""
+    summary. An audit record: read-only to users (canteen.protected.mixin), written by the sync
+    itself as superuser, never by hand."""
 
     _name = "canteen.dingtalk.sync.run"
+    _inherit = ["canteen.protected.mixin"]
     _description = "DingTalk Sync Run"
     _order = "id desc"
     _check_company_auto = True

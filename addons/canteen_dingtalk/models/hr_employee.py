@@ -17,8 +17,11 @@ class HrEmployee(models.Model):
     )
     dingtalk_opt_out = fields.Boolean(
         string="No DingTalk Balance Messages",
+        copy=False,
+        readonly=True,
         groups="hr.group_hr_user,canteen_card.group_card_auditor",
-        help="The person asked not to receive a DingTalk message at each balance change.",
+        help="The person asked not to receive a DingTalk message at each balance change. Only the "
+        "person sets it, in their own preferences or on the portal (My Account > DingTalk Messages).",
     )
 
     _sql_constraints = [
@@ -33,11 +36,15 @@ class HrEmployee(models.Model):
     def create(self, vals_list):
         if any(vals.get("dingtalk_userid") for vals in vals_list):
             self._check_dingtalk_userid_access()
+        if any(vals.get("dingtalk_opt_out") for vals in vals_list):
+            self._check_dingtalk_opt_out_access()
         return super().create(vals_list)
 
     def write(self, vals):
         if "dingtalk_userid" in vals:
             self._check_dingtalk_userid_access()
+        if "dingtalk_opt_out" in vals:
+            self._check_dingtalk_opt_out_access()
         return super().write(vals)
 
     def _check_dingtalk_userid_access(self):
@@ -45,3 +52,14 @@ class HrEmployee(models.Model):
         # DingTalk Administrators set it.
         if not self.env.su and not self.env.user.has_group(ADMIN):
             raise AccessError(self.env._("Only DingTalk Administrators can link people to DingTalk users."))
+
+    def _check_dingtalk_opt_out_access(self):
+        # The messages warn a person of every charge on their card: nobody else may silence
+        # them, an officer or administrator included. The person's own choice is written by
+        # res.users (their preferences, the portal) as superuser.
+        if not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "Only the person can stop their DingTalk balance messages, in their own preferences."
+                )
+            )

@@ -142,8 +142,8 @@ class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
         with self.assertRaises(AccessError):
             self.env["hr.employee"].with_user(hr_user).create({"name": "Spy", "dingtalk_userid": "u-alice2"})
         self.assertEqual(self.bob.dingtalk_userid, "u-bob")
-        self.bob.with_user(hr_user).write({"dingtalk_opt_out": True})
-        self.assertTrue(self.bob.dingtalk_opt_out, "the opt-out is the person's HR record")
+        self.bob.with_user(hr_user).write({"name": "Bob B."})
+        self.assertEqual(self.bob.name, "Bob B.", "HR officers still edit the person's record")
 
     def test_hostile_calls(self):
         self.topup(self.alice, 10)

@@ -2,7 +2,8 @@
 
 It speaks the documented shapes of the calls the addon makes (token, department get and
 listsub, user list with cursor paging, user get, asyncsend_v2) and their error answers
-(invalid or expired token, rate limiting by errcode or HTTP 429, an outage), and builds
+(invalid or expired token, rate limiting by errcode or HTTP 429, an outage answering 503, a
+stall that never answers until released), and builds
 callback requests encrypted with DingTalk's scheme, written here independently of
 tools/crypto.py so that the tests check one against the other.
 """
@@ -34,6 +35,8 @@ class FakeDingTalk:
         self.messages = []  # asyncsend_v2 bodies accepted
         self.failures = []  # scripted failures: dicts with path, and errcode or http
         self.down = False
+        self.hanging = threading.Event()  # set: calls get no answer until released (or 60 s)
+        self.released = threading.Event()
         self.lock = threading.Lock()
         self.server = None
         self.thread = None
@@ -96,6 +99,16 @@ class FakeDingTalk:
         for _ in range(times):
             self.failures.append({"path": path, "errcode": errcode, "http": http})
 
+    def hang(self):
+        """From now on calls get no answer (a DingTalk that accepts connections and stalls)."""
+        self.released.clear()
+        self.hanging.set()
+
+    def release(self):
+        """Stalled calls get an HTTP 503; later calls are answered again."""
+        self.hanging.clear()
+        self.released.set()
+
     def calls(self, path):
         return [body for called, body in self.requests if called == path]
 
@@ -105,6 +118,11 @@ class FakeDingTalk:
             body = json.loads(raw or b"{}")
         except ValueError:
             return 400, {"errcode": 40035, "errmsg": "不合法的参数"}
+        if self.hanging.is_set():
+            with self.lock:
+                self.requests.append((path, body))
+            self.released.wait(60)
+            return 503, {"errcode": -1, "errmsg": "系统繁忙"}
         with self.lock:
             self.requests.append((path, body))
             if self.down:
