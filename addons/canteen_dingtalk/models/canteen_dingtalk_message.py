@@ -284,7 +284,8 @@ class CanteenDingtalkMessage(models.Model):
         return messages
 
     def _send_company(self, company, messages):
-        timeout = float(self.env["ir.config_parameter"].sudo().get_param("canteen_dingtalk.send_timeout", "5"))
+        params = self.env["ir.config_parameter"].sudo()
+        timeout = float(params.get_param("canteen_dingtalk.send_timeout", "5"))
         client = company._dingtalk_client(max_retries=1, timeout=timeout)
         agent_id = company.sudo().dingtalk_agent_id
         for index, message in enumerate(messages):
