@@ -55,8 +55,13 @@ def setup(registry, people):
         env = api.Environment(cr, SUPERUSER_ID, {})
         company = env.ref("base.main_company")
         company.partner_id.tz = "Asia/Shanghai"
+        # A top-level department has a one-digit code: the 50 sit under one root.
+        root = env["hr.department"].create({"name": "Bench", "company_id": company.id})
         departments = env["hr.department"].create(
-            [{"name": f"Dept {i:02d}", "company_id": company.id} for i in range(DEPARTMENTS)]
+            [
+                {"name": f"Dept {i:02d}", "company_id": company.id, "parent_id": root.id}
+                for i in range(DEPARTMENTS)
+            ]
         )
         employees = env["hr.employee"].create(
             [

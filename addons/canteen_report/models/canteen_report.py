@@ -99,7 +99,13 @@ class CanteenReport(models.AbstractModel):
         return {record.id: record.display_name for record in records}
 
     def _meal_labels(self):
-        labels = dict(self.env["canteen.ledger.entry"]._fields["meal_kind"]._description_selection(self.env))
+        """The meals as column headers, in the report's own words (早餐, 午餐, 晚餐, 夜宵)."""
+        labels = {
+            "breakfast": self.env._("Breakfast"),
+            "lunch": self.env._("Lunch"),
+            "dinner": self.env._("Dinner"),
+            "late_night": self.env._("Late Night"),
+        }
         return [(kind, labels[kind]) for kind, _label in MEAL_KIND_SELECTION]
 
     # ------------------------------------------------------------------------------------------
