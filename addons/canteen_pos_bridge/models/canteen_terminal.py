@@ -111,7 +111,9 @@ class CanteenTerminal(models.Model):
     list_behind = fields.Integer(
         string="Changes Behind",
         compute="_compute_list_behind",
-        help="List changes of its company tree and own commands after its cursor, not yet received.",
+        help="List changes of its company tree and own commands after its cursor, not yet received. "
+        "0 while its whole list is due (it never polled, or a full list was requested): its next "
+        "poll gets the whole list instead of the changes.",
     )
     list_reset = fields.Boolean(
         string="Full List Requested",
@@ -182,8 +184,8 @@ class CanteenTerminal(models.Model):
     def _compute_list_behind(self):
         self.env.flush_all()
         for terminal in self:
-            if not terminal.id:
-                terminal.list_behind = 0
+            if not terminal.id or not terminal.list_cursor or terminal.list_reset:
+                terminal.list_behind = 0  # a snapshot is due, not the changes
                 continue
             self.env.cr.execute(
                 SQL(

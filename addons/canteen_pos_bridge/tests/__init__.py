@@ -2,3 +2,4 @@ from . import test_cashier_and_terminal_admin
 from . import test_list_change_delivery
 from . import test_terminal
 from . import test_charge_rules
+from . import test_sql_unit

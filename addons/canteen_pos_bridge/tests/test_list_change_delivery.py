@@ -94,6 +94,8 @@ class TestListChangeDelivery(TransactionCase):
         )
         cards[0].action_report_loss()
         self.number()
+        self.branch_terminal.invalidate_recordset(["list_behind"])
+        self.assertEqual(self.branch_terminal.list_behind, 0, "a terminal that never polled gets a snapshot")
         with patch.object(delivery, "SNAPSHOT_PAGE", 2):
             first = self.poll(self.branch_terminal, 0)
             self.assertEqual(first["commands"][0]["type"], "list.reset")
