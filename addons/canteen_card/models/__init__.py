@@ -1,7 +1,10 @@
 # Tables first, in dependency order; the reconciliation SQL view reads them, so it comes last.
 from . import res_company
 from . import res_config_settings
+from . import ir_module_module
 from . import account_chart_template
+from . import account_move
+from . import account_move_line
 from . import canteen_company_shared_mixin
 from . import canteen_protected_mixin
 from . import hr_department

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from ..tools.access import OPERATOR, check_caller
+from ..tools.display import notification, user_datetime
 
 LIVE_STATES = ("active", "lost")
 # The black/white list change a terminal needs when a card enters a state, and its default reason.
@@ -102,6 +103,59 @@ class CanteenCard(models.Model):
         tracking=True,
         help="The card is destroyed or not returned: its UID is never issued again.",
     )
+
+    claim_id = fields.Many2one(
+        "canteen.card.replacement",
+        string="Balance Claim",
+        compute="_compute_claim_id",
+        help="The replacement of this card, or by this card, whose old balance waits for its claim.",
+    )
+    claim_amount = fields.Monetary(
+        string="Awaiting Claim", compute="_compute_claim_id", currency_field="claim_currency_id"
+    )
+    claim_currency_id = fields.Many2one("res.currency", compute="_compute_claim_id")
+    claimable_at = fields.Datetime(string="Claimable From", compute="_compute_claim_id")
+
+    @api.depends("employee_id")
+    def _compute_display_name(self):
+        # The holder's name with the UID, so that a card can be told apart in any card field.
+        for card in self:
+            holder = card.employee_id.sudo().name
+            card.display_name = f"{card.uid} ({holder})" if holder and card.uid else card.uid or ""
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        """A card is found by its UID, its holder's name or employee number (the holder's
+        fields are read as superuser: the card's own record rules still apply)."""
+        domain = super()._search_display_name(operator, value)
+        if operator in ("ilike", "=ilike", "=", "like") and isinstance(value, str) and value:
+            holders = (
+                self.env["hr.employee"]
+                .sudo()
+                ._search(["|", ("name", operator, value), ("employee_no", operator, value)])
+            )
+            domain = ["|", *domain, ("employee_id", "in", holders)]
+        return domain
+
+    def _compute_claim_id(self):
+        waiting = (
+            self.env["canteen.card.replacement"]
+            .sudo()
+            .search(
+                [
+                    ("state", "=", "waiting"),
+                    "|",
+                    ("old_card_id", "in", self.ids),
+                    ("new_card_id", "in", self.ids),
+                ]
+            )
+        )
+        for card in self:
+            claim = waiting.filtered(lambda r, c=card: c in (r.old_card_id | r.new_card_id))[:1]
+            card.claim_id = claim
+            card.claim_amount = claim.amount_total
+            card.claim_currency_id = claim.currency_id
+            card.claimable_at = claim.claimable_at
 
     @api.depends("employee_id")
     def _compute_card_type_id(self):
@@ -253,7 +307,17 @@ class CanteenCard(models.Model):
         before = self.env["canteen.operation.log"]._balances(self.employee_id)
         self._set_state("lost", lost_at=fields.Datetime.now())
         self.env["canteen.operation.log"]._record("loss", self.employee_id, before, cards=self)
-        return True
+        if len(self) == 1:
+            message = self.env._(
+                "Card %(uid)s of %(person)s is blocked since %(time)s: terminals refuse it. Replace it, "
+                "or unblock it if it is found.",
+                uid=self.uid,
+                person=self.employee_id.name,
+                time=user_datetime(self.env, self.lost_at),
+            )
+        else:
+            message = self.env._("%(count)s cards are blocked: terminals refuse them.", count=len(self))
+        return notification(message, title=self.env._("Card Reported Lost"), kind="warning")
 
     def action_unblock(self):
         self._check_operator()

@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.access import OPERATOR, check_caller
+from ..tools.display import user_datetime
 
 
 class CanteenCardReplacement(models.Model):
@@ -14,12 +15,12 @@ class CanteenCardReplacement(models.Model):
     balance that late offline records of the lost card still have to be counted against.
     Hence: unless the grey-record waiting days (counted from the loss) are already over, the
     replacement moves what is left in each wallet out through the ledger (entries of kind
-    "transfer", booked from the wallet liability to the company's "balances awaiting claim"
+    "claim_park", booked from the wallet liability to the company's "balances awaiting claim"
     account) and remembers the amounts here. The new card starts empty and is fully usable
     for new top-ups, while the old balance cannot be spent by card, face or anything else.
     Late records of the old card are charged against the wallets as usual (flagged as
     overdraft if they go below the floor). The claim, allowed once the waiting days are over,
-    moves the parked amounts back into the same wallets (again "transfer" entries), so the
+    moves the parked amounts back into the same wallets ("claim_return" entries), so the
     net is exact whatever the order; a subsidy that expired meanwhile is withdrawn at once.
     A debt (negative cash) is not parked: it stays with the person.
     """
@@ -44,6 +45,9 @@ class CanteenCardReplacement(models.Model):
     )
     cash_amount = fields.Monetary(string="Cash to Claim", readonly=True)
     subsidy_amount = fields.Monetary(string="Subsidy to Claim", readonly=True)
+    amount_total = fields.Monetary(
+        string="Awaiting Claim", compute="_compute_amount_total", help="Cash and subsidy to claim."
+    )
     subsidy_expiry_date = fields.Date(readonly=True, help="Expiry of the parked subsidy, if any.")
     state = fields.Selection(
         [("waiting", "Waiting"), ("claimed", "Claimed")], required=True, default="waiting", readonly=True
@@ -60,8 +64,18 @@ class CanteenCardReplacement(models.Model):
                 days=replacement.company_id.canteen_grey_wait_days
             )
 
+    @api.depends("cash_amount", "subsidy_amount")
+    def _compute_amount_total(self):
+        for replacement in self:
+            replacement.amount_total = replacement.cash_amount + replacement.subsidy_amount
+
     def unlink(self):  # pylint: disable=method-required-super
         raise UserError(self.env._("Replacements cannot be deleted."))
+
+    def _claimable_text(self):
+        """When the balance can be claimed, as the user reads it (their time zone and format)."""
+        self.ensure_one()
+        return user_datetime(self.env, self.claimable_at)
 
     @api.model
     def _replace(self, old_card, new_card_vals, card_cost=0):
@@ -136,7 +150,7 @@ class CanteenCardReplacement(models.Model):
                     employee,
                     kind,
                     Decimal(str(balance)),
-                    "transfer",
+                    "claim_park",
                     operation=operation,
                     note=self.env._("Parked until the claim of card %(uid)s", uid=self.old_card_id.uid),
                 )
@@ -177,9 +191,7 @@ class CanteenCardReplacement(models.Model):
                     "The balance of card %(uid)s can be claimed from %(date)s, once the grey-record "
                     "waiting days are over.",
                     uid=self.old_card_id.uid,
-                    date=fields.Datetime.context_timestamp(self, self.claimable_at).strftime(
-                        "%Y-%m-%d %H:%M"
-                    ),
+                    date=self._claimable_text(),
                 )
             )
 
@@ -190,7 +202,7 @@ class CanteenCardReplacement(models.Model):
             amount = Decimal(str(self[f"{kind}_amount"]))
             if amount > 0:
                 ledger._credit(
-                    employee, kind, amount, "transfer", operation=operation, note=note, enforce_max=False
+                    employee, kind, amount, "claim_return", operation=operation, note=note, enforce_max=False
                 )
         expired = self.subsidy_expiry_date and self.subsidy_expiry_date < fields.Date.context_today(self)
         if expired and self.subsidy_amount > 0:

@@ -124,6 +124,7 @@ class CanteenClearing(models.Model):
                     "company_id": self.company_id.id,
                     "date": self.date,
                     "ref": label,
+                    "canteen_locked": True,
                     "line_ids": [Command.create(line) for line in lines],
                 }
             )

@@ -13,6 +13,9 @@ ENTRY_KIND_SELECTION = [
     ("correction", "Correction"),
     ("card_cost", "Card Cost"),
     ("transfer", "Transfer"),
+    ("subsidy_withdrawal", "Subsidy Withdrawn"),
+    ("claim_park", "Parked for Claim"),
+    ("claim_return", "Old Card Balance Claimed"),
 ]
 # The meals of a day (餐别); canteen_pos_bridge's meal periods use the same keys.
 MEAL_KIND_SELECTION = [

@@ -5,6 +5,8 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+# The most people an operation books with a journal item each (naming them as partner).
+PARTNER_LINES_MAX = 200
 OPERATION_KIND_SELECTION = [
     ("topup", "Top-up"),
     ("refund", "Refund"),
@@ -51,13 +53,44 @@ class CanteenOperation(models.Model):
         compute="_compute_amount_total", help="Sum of the entries: money added minus money taken."
     )
     entry_count = fields.Integer(compute="_compute_amount_total")
+    # What the operator hands over or keeps, each on its own line (a cancellation's total mixes them).
+    refund_amount = fields.Monetary(
+        string="Refund to Hand Over",
+        compute="_compute_amount_total",
+        help="Cash paid back to the cardholders at the desk (refunds, the cash left at a cancellation).",
+    )
+    topup_amount = fields.Monetary(
+        string="Cash Received", compute="_compute_amount_total", help="Cash the desk received (top-ups)."
+    )
+    card_cost_amount = fields.Monetary(
+        string="Card Cost", compute="_compute_amount_total", help="Card costs taken from the cash wallets."
+    )
+    subsidy_withdrawn_amount = fields.Monetary(
+        string="Subsidy Withdrawn",
+        compute="_compute_amount_total",
+        help="Subsidy taken back: withdrawn at a cancellation, or expired. Never paid out.",
+    )
+    parked_amount = fields.Monetary(
+        string="Parked for Claim",
+        compute="_compute_amount_total",
+        help="Old card balance moved out of the wallets until its claim (negative) or claimed back "
+        "(positive).",
+    )
     note = fields.Char(readonly=True)
 
-    @api.depends("entry_ids.amount")
+    @api.depends("entry_ids.amount", "entry_ids.kind")
     def _compute_amount_total(self):
         for operation in self:
-            operation.amount_total = sum(operation.entry_ids.mapped("amount"))
+            by_kind = defaultdict(float)
+            for entry in operation.entry_ids:
+                by_kind[entry.kind] += entry.amount
+            operation.amount_total = sum(by_kind.values())
             operation.entry_count = len(operation.entry_ids)
+            operation.refund_amount = -by_kind["refund"]
+            operation.topup_amount = by_kind["topup"]
+            operation.card_cost_amount = -by_kind["card_cost"]
+            operation.subsidy_withdrawn_amount = -(by_kind["subsidy_withdrawal"] + by_kind["subsidy_expiry"])
+            operation.parked_amount = by_kind["claim_park"] + by_kind["claim_return"] + by_kind["transfer"]
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -145,8 +178,11 @@ class CanteenOperation(models.Model):
         account = {
             "subsidy_grant": company.canteen_subsidy_expense_account_id,
             "subsidy_expiry": company.canteen_subsidy_expense_account_id,
+            "subsidy_withdrawal": company.canteen_subsidy_expense_account_id,
             "card_cost": company.canteen_card_cost_account_id,
             "transfer": company.canteen_claim_account_id,
+            "claim_park": company.canteen_claim_account_id,
+            "claim_return": company.canteen_claim_account_id,
         }.get(entry_kind)
         if not account:
             raise UserError(
@@ -157,16 +193,36 @@ class CanteenOperation(models.Model):
         return account
 
     def _entry_totals(self):
-        """{(wallet kind, entry kind): total} of the operation's entries, summed by the database."""
+        """{(wallet kind, entry kind, cardholder's partner or None): total} of the operation's
+        entries, summed by the database. Up to PARTNER_LINES_MAX people, per person (their work
+        contact), so that the journal items of the wallets name the cardholder; a larger batch
+        (an import of thousands) is booked in totals, its people being in the ledger entries."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                "SELECT wallet_kind, kind, SUM(amount) FROM canteen_ledger_entry "
-                "WHERE operation_id = %s GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT COUNT(DISTINCT employee_id) FROM canteen_ledger_entry WHERE operation_id = %s",
                 self.id,
             )
         )
-        return {(wallet_kind, kind): total for wallet_kind, kind, total in self.env.cr.fetchall()}
+        per_person = self.env.cr.fetchone()[0] <= PARTNER_LINES_MAX
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT e.wallet_kind, e.kind, CASE WHEN %(per_person)s THEN h.work_contact_id END,
+                       SUM(e.amount)
+                  FROM canteen_ledger_entry e
+                  JOIN hr_employee h ON h.id = e.employee_id
+                 WHERE e.operation_id = %(op)s
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                """,
+                op=self.id,
+                per_person=per_person,
+            )
+        )
+        return {
+            (wallet_kind, kind, partner): total
+            for wallet_kind, kind, partner, total in self.env.cr.fetchall()
+        }
 
     def _book(self):
         """Post one journal entry for the operation's entries: each wallet's liability against the
@@ -176,13 +232,19 @@ class CanteenOperation(models.Model):
         currency = self.company_id.currency_id
         label = dict(self._fields["kind"]._description_selection(self.env))[self.kind]
         # Money added to wallets is owed to the cardholders: credit the liability.
-        balances = defaultdict(float)  # account -> credit minus debit
-        for (wallet_kind, entry_kind), total in self._entry_totals().items():
-            balances[self.company_id._canteen_wallet_accounting(wallet_kind)[1]] += total
-            balances[self._counterpart_account(entry_kind)] -= total
+        balances = defaultdict(float)  # (account, partner id) -> credit minus debit
+        for (wallet_kind, entry_kind, partner_id), total in self._entry_totals().items():
+            balances[self.company_id._canteen_wallet_accounting(wallet_kind)[1], partner_id] += total
+            balances[self._counterpart_account(entry_kind), None] -= total
         lines = [
-            {"account_id": account.id, "name": label, "debit": max(-amount, 0), "credit": max(amount, 0)}
-            for account, amount in ((a, currency.round(b)) for a, b in balances.items())
+            {
+                "account_id": account.id,
+                "partner_id": partner_id,
+                "name": label,
+                "debit": max(-amount, 0),
+                "credit": max(amount, 0),
+            }
+            for (account, partner_id), amount in ((key, currency.round(b)) for key, b in balances.items())
             if not currency.is_zero(amount)
         ]
         if not lines:
@@ -201,6 +263,7 @@ class CanteenOperation(models.Model):
                     "company_id": self.company_id.id,
                     "date": fields.Date.context_today(self, self.date),
                     "ref": f"{self.name} {label}",
+                    "canteen_locked": True,
                     "line_ids": [Command.create(line) for line in lines],
                 }
             )

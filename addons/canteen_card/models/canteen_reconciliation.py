@@ -13,9 +13,9 @@ LINE_KIND_SELECTION = [
 # The ledger entry kinds behind each line, for the drill-down (wallet lines: every entry of
 # the wallet kind).
 LINE_ENTRY_KINDS = {
-    "claim": ["transfer"],
+    "claim": ["transfer", "claim_park", "claim_return"],
     "card_cost": ["card_cost"],
-    "subsidy_expense": ["subsidy_grant", "subsidy_expiry"],
+    "subsidy_expense": ["subsidy_grant", "subsidy_expiry", "subsidy_withdrawal"],
 }
 
 
@@ -27,7 +27,7 @@ class CanteenReconciliation(models.Model):
     - balances awaiting claim: the claim account = what waiting replacements hold parked =
       the transfer entries;
     - card costs: the card cost account = the card cost entries;
-    - subsidy expense: the expense account = the subsidy grant and expiry entries.
+    - subsidy expense: the expense account = the subsidy grant, expiry and withdrawal entries.
     Both differences are zero when the books are right; a row drills down to the ledger entries
     and the journal items behind it.
     """
@@ -52,6 +52,15 @@ class CanteenReconciliation(models.Model):
         string="Sub-ledger",
         readonly=True,
         help="Wallet balances; the amounts waiting replacements hold parked; the entries of the kind.",
+    )
+    subledger_count = fields.Integer(
+        string="Count",
+        readonly=True,
+        aggregator=None,
+        help="Wallets holding money; replacements whose old card balance waits for its claim.",
+    )
+    check_rule = fields.Char(
+        string="What Must Agree", compute="_compute_check_rule", help="How the row is checked."
     )
     entry_total = fields.Monetary(
         string="Ledger Entries", readonly=True, help="What the ledger entries behind the line add up to."
@@ -86,7 +95,9 @@ class CanteenReconciliation(models.Model):
                            ('subsidy_expense', -1, 5)
                 ),
                 balances AS (
-                    SELECT company_id, kind, SUM(balance) AS total FROM canteen_wallet GROUP BY 1, 2
+                    SELECT company_id, kind, SUM(balance) AS total,
+                           COUNT(*) FILTER (WHERE balance != 0) AS count
+                      FROM canteen_wallet GROUP BY 1, 2
                 ),
                 entries AS (
                     SELECT company_id, wallet_kind AS kind, SUM(amount) AS total,
@@ -95,18 +106,19 @@ class CanteenReconciliation(models.Model):
                       FROM canteen_ledger_entry GROUP BY 1, 2
                     UNION ALL
                     SELECT company_id, 'claim', -SUM(amount), 0
-                      FROM canteen_ledger_entry WHERE kind = 'transfer' GROUP BY 1
+                      FROM canteen_ledger_entry WHERE kind IN %(claim_kinds)s GROUP BY 1
                     UNION ALL
                     SELECT company_id, 'card_cost', -SUM(amount), 0
                       FROM canteen_ledger_entry WHERE kind = 'card_cost' GROUP BY 1
                     UNION ALL
                     SELECT company_id, 'subsidy_expense', SUM(amount), 0
-                      FROM canteen_ledger_entry WHERE kind IN ('subsidy_grant', 'subsidy_expiry') GROUP BY 1
+                      FROM canteen_ledger_entry WHERE kind IN %(subsidy_kinds)s GROUP BY 1
                 ),
                 subledgers AS (
-                    SELECT company_id, kind, total FROM balances
+                    SELECT company_id, kind, total, count FROM balances
                     UNION ALL
-                    SELECT company_id, 'claim', SUM(COALESCE(cash_amount, 0) + COALESCE(subsidy_amount, 0))
+                    SELECT company_id, 'claim', SUM(COALESCE(cash_amount, 0) + COALESCE(subsidy_amount, 0)),
+                           COUNT(*)
                       FROM canteen_card_replacement WHERE state = 'waiting' GROUP BY 1
                 ),
                 accounts AS (
@@ -131,6 +143,7 @@ class CanteenReconciliation(models.Model):
                        a.account_id AS liability_account_id,
                        COALESCE(s.total, CASE WHEN a.kind IN ('card_cost', 'subsidy_expense')
                                               THEN e.total END, 0) AS balance_total,
+                       s.count AS subledger_count,
                        COALESCE(e.total, 0) AS entry_total,
                        COALESCE(b.total, 0) AS liability_balance,
                        COALESCE(e.uncleared, 0) AS uncleared_total,
@@ -148,8 +161,28 @@ class CanteenReconciliation(models.Model):
                 """,
                 table=SQL.identifier(self._table),
                 consumption=CONSUMPTION_KINDS,
+                claim_kinds=tuple(LINE_ENTRY_KINDS["claim"]),
+                subsidy_kinds=tuple(LINE_ENTRY_KINDS["subsidy_expense"]),
             )
         )
+
+    @api.depends("line_kind")
+    def _compute_check_rule(self):
+        rules = {
+            "cash": self.env._(
+                "Wallet balances = ledger entries = account balance − consumption not cleared"
+            ),
+            "subsidy": self.env._(
+                "Wallet balances = ledger entries = account balance − consumption not cleared"
+            ),
+            "claim": self.env._(
+                "Amounts parked by waiting replacements = parked minus claimed entries = account"
+            ),
+            "card_cost": self.env._("Card cost entries = income account"),
+            "subsidy_expense": self.env._("Subsidy granted less withdrawn and expired = expense account"),
+        }
+        for row in self:
+            row.check_rule = rules.get(row.line_kind, "")
 
     @api.model
     def _differences(self, companies=None):
@@ -173,6 +206,59 @@ class CanteenReconciliation(models.Model):
         else:
             domain.append(("kind", "in", LINE_ENTRY_KINDS[self.line_kind]))
         action.update(domain=domain, context={})
+        return action
+
+    def action_view_difference_items(self):
+        """What explains a difference on the account side: journal items of the row's account that
+        the canteen ledger did not post (an accountant's manual entry, a reversal), in any state,
+        and items of the ledger's entries that are not posted."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Journal Items Outside the Ledger"),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "domain": [
+                ("account_id", "=", self.liability_account_id.id),
+                ("company_id", "=", self.company_id.id),
+                "|",
+                ("move_id.canteen_locked", "=", False),
+                ("parent_state", "!=", "posted"),
+            ],
+            "context": {"search_default_group_by_move": 1},
+        }
+
+    def action_view_unbooked_entries(self):
+        """What explains a difference on the ledger side: ledger entries of the row whose desk
+        operation or clearing has no posted journal entry."""
+        self.ensure_one()
+        self.env.flush_all()
+        kind_filter = (
+            SQL("e.wallet_kind = %s", self.wallet_kind)
+            if self.wallet_kind
+            else SQL("e.kind IN %s", tuple(LINE_ENTRY_KINDS[self.line_kind]))
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT e.id
+                  FROM canteen_ledger_entry e
+                  LEFT JOIN canteen_operation o ON o.id = e.operation_id
+                  LEFT JOIN canteen_clearing c ON c.id = e.clearing_id
+                  LEFT JOIN account_move m ON m.id = COALESCE(c.move_id, o.move_id)
+                 WHERE e.company_id = %s AND %s AND e.amount != 0
+                   AND (e.operation_id IS NOT NULL OR e.clearing_id IS NOT NULL)
+                   AND (m.id IS NULL OR m.state != 'posted')
+                """,
+                self.company_id.id,
+                kind_filter,
+            )
+        )
+        entry_ids = [row[0] for row in self.env.cr.fetchall()]
+        action = self.env["ir.actions.act_window"]._for_xml_id("canteen_card.canteen_ledger_entry_action")
+        action.update(
+            name=self.env._("Ledger Entries Not Booked"), domain=[("id", "in", entry_ids)], context={}
+        )
         return action
 
     def action_view_journal_items(self):

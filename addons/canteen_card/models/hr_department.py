@@ -26,6 +26,20 @@ class HrDepartment(models.Model):
         ),
     ]
 
+    @api.depends_context("hierarchical_naming", "lang")
+    def _compute_display_name(self):
+        """The full name (Company / Sales / East) from the names in the user's language: the
+        stored complete name is in the language it was computed in."""
+        if not self.env.context.get("hierarchical_naming", True):
+            return super()._compute_display_name()
+        for department in self:
+            names, node = [], department
+            while node:
+                names.append(node.name or "")
+                node = node.parent_id
+            department.display_name = " / ".join(reversed(names))
+        return None
+
     @api.constrains("code", "parent_id")
     def _check_code(self):
         for department in self.filtered("code"):

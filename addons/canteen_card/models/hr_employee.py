@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools.access import OPERATOR, check_caller
+from ..tools.display import notification
 from .canteen_card import LIVE_STATES
 
 # Fields of money, state and audit that only the card desk's operations write (as superuser,
@@ -58,7 +59,13 @@ class HrEmployee(models.Model):
         store=True,
         groups="hr.group_hr_user,canteen_card.group_card_auditor",
     )
-    current_card_state = fields.Selection(related="current_card_id.state", string="Card State")
+    current_card_state = fields.Selection(
+        related="current_card_id.state",
+        string="Card State",
+        store=True,
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+        help="Empty: no live card.",
+    )
     wallet_ids = fields.One2many(
         "canteen.wallet",
         "employee_id",
@@ -74,6 +81,26 @@ class HrEmployee(models.Model):
     total_balance = fields.Monetary(
         compute="_compute_balances",
         string="Balance",
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+    )
+
+    canteen_claim_id = fields.Many2one(
+        "canteen.card.replacement",
+        string="Balance Claim",
+        compute="_compute_canteen_claim",
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+        help="The replaced card whose balance waits for its claim (卡金补领).",
+    )
+    canteen_claim_amount = fields.Monetary(
+        string="Awaiting Claim",
+        compute="_compute_canteen_claim",
+        groups="hr.group_hr_user,canteen_card.group_card_auditor",
+        help="The balance of a replaced card, parked until the grey-record waiting days are over; not "
+        "in the balance above.",
+    )
+    canteen_claimable_at = fields.Datetime(
+        string="Claimable From",
+        compute="_compute_canteen_claim",
         groups="hr.group_hr_user,canteen_card.group_card_auditor",
     )
 
@@ -146,6 +173,18 @@ class HrEmployee(models.Model):
             employee.subsidy_balance = by_kind.get("subsidy", 0.0)
             employee.total_balance = employee.cash_balance + employee.subsidy_balance
 
+    def _compute_canteen_claim(self):
+        waiting = (
+            self.env["canteen.card.replacement"]
+            .sudo()
+            .search([("employee_id", "in", self.ids), ("state", "=", "waiting")])
+        )
+        for employee in self:
+            claims = waiting.filtered(lambda r, e=employee: r.employee_id == e)
+            employee.canteen_claim_id = claims[:1]
+            employee.canteen_claim_amount = sum(claims.mapped("amount_total"))
+            employee.canteen_claimable_at = max(claims.mapped("claimable_at"), default=False)
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
@@ -197,6 +236,23 @@ class HrEmployee(models.Model):
         self._canteen_check_operator()
         return self.sudo().current_card_id.action_report_loss()
 
+    def action_replace_card(self):
+        """Replace the person's lost card (补卡): the replace wizard, with the lost card."""
+        self.ensure_one()
+        card = self.sudo().current_card_id
+        if card.state != "lost":
+            raise UserError(self.env._("Report the card lost before replacing it."))
+        return card.with_env(self.env).action_replace()
+
+    def action_view_claim(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "canteen.card.replacement",
+            "res_id": self.canteen_claim_id.id,
+            "view_mode": "form",
+        }
+
     def action_unblock_card(self):
         self._canteen_check_operator()
         return self.sudo().current_card_id.action_unblock()
@@ -212,7 +268,9 @@ class HrEmployee(models.Model):
         """Batch freeze (批量冻结): block the active cards of these people, as a loss report does."""
         self._canteen_check_operator()
         cards = self.sudo().current_card_id.filtered(lambda c: c.state == "active")
-        return cards.action_report_loss() if cards else True
+        if not cards:
+            return notification(self.env._("No active card to freeze."), kind="info")
+        return cards.action_report_loss()
 
     def action_resign(self):
         """Move people whose cards are cancelled and wallets empty to the resigned pool (离职库)."""
@@ -319,10 +377,15 @@ class HrEmployee(models.Model):
                     )
                 )
             elif employee in waiting.employee_id:
+                claim = waiting.filtered(lambda r, e=employee: r.employee_id == e)[:1]
+                amount = f"{claim.amount_total:.2f}"
                 problems.append(
                     self.env._(
-                        "%(person)s has an old card balance to claim after the waiting days.",
+                        "%(person)s has an old card balance of %(amount)s to claim, claimable from "
+                        "%(date)s (the grey-record waiting days): claim it then, and cancel after.",
                         person=employee.name,
+                        amount=amount,
+                        date=claim._claimable_text(),
                     )
                 )
         if problems:
@@ -339,7 +402,7 @@ class HrEmployee(models.Model):
                 self,
                 "subsidy",
                 subsidy,
-                "subsidy_expiry",
+                "subsidy_withdrawal",
                 operation=operation,
                 note=self.env._("Withdrawn on cancel"),
             )

@@ -21,6 +21,7 @@ ACCOUNT_SPECS = {
     "canteen_card_cost_account_id": ("419100", "income", _lt("Card Costs")),
     "canteen_claim_account_id": ("219400", "liability_current", _lt("Card Balances Awaiting Claim")),
 }
+CASH_JOURNAL_NAME = _lt("Card Desk Cash")
 JOURNAL_SPECS = {
     "canteen_cash_journal_id": ("CWAL", _lt("Cash Wallets")),
     "canteen_subsidy_journal_id": ("SWAL", _lt("Subsidy Wallets")),
@@ -126,16 +127,40 @@ class ResCompany(models.Model):
                     [("company_id", "=", company.id), ("type", "=", "cash")], limit=1
                 )
                 vals["canteen_payment_journal_id"] = (
-                    cash_journal or company._canteen_create_journal("CDSK", _lt("Card Desk Cash"), "cash")
+                    cash_journal or company._canteen_create_journal("CDSK", CASH_JOURNAL_NAME, "cash")
                 ).id
             if vals:
                 company.sudo().write(vals)
+                company._canteen_translate_names()
+
+    def _canteen_translate_names(self, langs=None):
+        """Give the accounts and journals the suite created their names in every installed
+        language (or `langs`): they were created in the language of the moment, and a language
+        loaded later does not translate records without an external id."""
+        langs = langs or [code for code, _name in self.env["res.lang"].get_installed()]
+        langs = [lang for lang in langs if lang != "en_US"]
+        if not langs:
+            return
+        specs = [(field, name) for field, (_code, _type, name) in ACCOUNT_SPECS.items()]
+        specs += [(field, name) for field, (_code, name) in JOURNAL_SPECS.items()]
+        specs.append(("canteen_payment_journal_id", CASH_JOURNAL_NAME))
+        for company in self:
+            for field_name, name in specs:
+                record = company[field_name].sudo()
+                # Only names the suite gave: an account renamed by the accountant stays theirs.
+                if not record or record.with_context(lang="en_US").name != name._translate("en_US"):
+                    continue
+                for lang in langs:
+                    translated = name._translate(lang)
+                    if translated and record.with_context(lang=lang).name != translated:
+                        record.with_context(lang=lang).name = translated
 
     def _canteen_create_account(self, code, account_type, name):
-        Account = self.env["account.account"].sudo().with_company(self)
+        # Created in English, then named in every installed language (_canteen_translate_names).
+        Account = self.env["account.account"].sudo().with_company(self).with_context(lang="en_US")
         return Account.create(
             {
-                "name": str(name),
+                "name": name._translate("en_US"),
                 "code": Account._search_new_account_code(code),
                 "account_type": account_type,
                 "company_ids": [self.id],
@@ -144,12 +169,12 @@ class ResCompany(models.Model):
         )
 
     def _canteen_create_journal(self, code, name, journal_type="general"):
-        Journal = self.env["account.journal"].sudo()
+        Journal = self.env["account.journal"].sudo().with_context(lang="en_US")
         used = set(Journal.search([("company_id", "=", self.id)]).mapped("code"))
         free = next(c for c in [code, *(f"{code[:3]}{n}" for n in range(1, 10))] if c not in used)
         return Journal.create(
             {
-                "name": str(name),
+                "name": name._translate("en_US"),
                 "code": free,
                 "type": journal_type,
                 "company_id": self.id,

@@ -1,10 +1,12 @@
 import datetime
+import re
 
 import pytz
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import format_datetime
 
 from .common import CanteenCardCase
 
@@ -61,10 +63,14 @@ class TestCardDesk(CanteenCardCase):
             replacement.action_claim()
         self.assertEqual(replacement.state, "claimed")
         self.assertEqual(self.balances(self.alice), (105.0, 30.0))
-        transfers = self.env["canteen.ledger.entry"].search(
-            [("employee_id", "=", self.alice.id), ("kind", "=", "transfer")]
+        parked = self.env["canteen.ledger.entry"].search(
+            [("employee_id", "=", self.alice.id), ("kind", "=", "claim_park")]
         )
-        self.assertEqual(sorted(transfers.mapped("amount")), [-90.0, -30.0, 30.0, 90.0])
+        self.assertEqual(sorted(parked.mapped("amount")), [-90.0, -30.0])
+        claimed = self.env["canteen.ledger.entry"].search(
+            [("employee_id", "=", self.alice.id), ("kind", "=", "claim_return")]
+        )
+        self.assertEqual(sorted(claimed.mapped("amount")), [30.0, 90.0])
         income = self.company.canteen_card_cost_account_id
         self.assertTrue(income)
         self.assertEqual(
@@ -122,6 +128,88 @@ class TestCardDesk(CanteenCardCase):
         with self.assertRaisesRegex(ValidationError, "scrapped"):
             self.env["canteen.card"].create({"employee_id": carol.id, "uid": old_card.uid})
 
+    def test_lost_replace_claim_cancel_at_the_desk(self):
+        """The path of issue 11 as the operator walks it, in the user's time zone and format."""
+        self.env.user.tz = "Asia/Shanghai"
+        self.company.canteen_grey_wait_days = 3
+        self.topup(self.alice, 80)
+        self.grant(20, employees=self.alice)
+        old_card = self.alice.current_card_id
+        with freeze_time("2026-05-01 12:43:00"):  # 20:43 in Shanghai
+            done = self.alice.action_report_card_loss()
+        self.assertEqual(done["tag"], "display_notification")
+        self.assertIn(old_card.uid, done["params"]["message"])
+        self.assertIn("20:43", done["params"]["message"])
+        # Replace is offered on the person, and the lost card is found by name or employee number.
+        wizard_action = self.alice.action_replace_card()
+        self.assertEqual(wizard_action["context"]["default_old_card_id"], old_card.id)
+        for text in ("Alice", "A001", old_card.uid):
+            found = self.env["canteen.card"].name_search(text, [("state", "=", "lost")])
+            self.assertEqual([row[0] for row in found], [old_card.id], text)
+        self.assertEqual(old_card.display_name, f"{old_card.uid} (Alice)")
+        with freeze_time("2026-05-02 09:00:00"):
+            replacement = self.replace(self.alice)
+        new_card = self.alice.current_card_id
+        # The person shows the parked balance and when it can be claimed.
+        self.alice.invalidate_recordset()
+        self.assertEqual(self.balances(self.alice), (0.0, 0.0))
+        self.assertEqual(self.alice.canteen_claim_amount, 100)
+        self.assertEqual(self.alice.canteen_claimable_at, datetime.datetime(2026, 5, 4, 12, 43))
+        self.assertEqual((new_card.claim_id, old_card.claim_id), (replacement, replacement))
+        self.assertEqual(new_card.claim_amount, 100)
+        parked = replacement.replace_operation_id
+        self.assertEqual(set(parked.entry_ids.mapped("kind")), {"claim_park"})
+        self.assertEqual(parked.parked_amount, -100)
+        # The refusals say from when, as the user reads it (Shanghai time, Odoo's format).
+        shown = format_datetime(self.env, replacement.claimable_at, tz="Asia/Shanghai", dt_format=False)
+        self.assertIn("20:43", shown)
+        with freeze_time("2026-05-03 09:00:00"):
+            with self.assertRaisesRegex(UserError, re.escape(f"claimable from {shown}")):
+                self.cancel(self.alice)
+            with self.assertRaisesRegex(UserError, re.escape(f"can be claimed from {shown}")):
+                replacement.action_claim()
+        with freeze_time("2026-05-04 12:43:00"):
+            replacement.action_claim()
+        self.assertEqual(set(replacement.claim_operation_id.entry_ids.mapped("kind")), {"claim_return"})
+        self.alice.invalidate_recordset()
+        self.assertFalse(self.alice.canteen_claim_id)
+        self.assertEqual(self.balances(self.alice), (80.0, 20.0))
+        self.cancel(self.alice)
+        operation = self.env["canteen.operation"].search([("kind", "=", "cancel")], limit=1)
+        self.assertEqual((operation.refund_amount, operation.subsidy_withdrawn_amount), (80, 20))
+        self.assertEqual(
+            set(operation.entry_ids.mapped("kind")), {"refund", "subsidy_withdrawal"}, "not an expiry"
+        )
+
+    def test_desk_actions_confirm_what_they_did(self):
+        self.topup(self.alice, 50)
+        charge = self.charge(self.alice, 12)
+        done = (
+            self.env["canteen.correction.wizard"]
+            .create({"entry_id": charge.id, "new_amount": 0})
+            .action_confirm()
+        )
+        self.assertEqual(done["tag"], "display_notification")
+        self.assertIn("12.00 given back to Alice", done["params"]["message"])
+        self.assertEqual(done["params"]["next"], {"type": "ir.actions.act_window_close"})
+        self.assertEqual(charge.correction_ids.related_entry_id, charge, "linked both ways")
+        done = (
+            self.env["canteen.manual.entry.wizard"]
+            .create(
+                {
+                    "employee_id": self.alice.id,
+                    "merchant_id": self.merchant.id,
+                    "terminal_ref": "7",
+                    "date": datetime.datetime.now() - datetime.timedelta(hours=1),
+                    "amount": 3,
+                }
+            )
+            .action_confirm()
+        )
+        self.assertIn("3.00 charged to Alice at Staff Canteen", done["params"]["message"])
+        done = (self.alice | self.bob).action_freeze_cards()
+        self.assertIn("2 cards are blocked", done["params"]["message"])
+
     # cancel, freeze, resign, re-hire ------------------------------------------------------------
     def test_cancel_charges_card_cost_refunds_cash_withdraws_subsidy(self):
         self.card_type.card_cost = 15
@@ -138,10 +226,16 @@ class TestCardDesk(CanteenCardCase):
         )
         by_kind = {
             kind: sum(entries.filtered(lambda e, k=kind: e.kind == k).mapped("amount"))
-            for kind in ("card_cost", "refund", "subsidy_expiry")
+            for kind in ("card_cost", "refund", "subsidy_withdrawal")
         }
-        self.assertEqual(by_kind, {"card_cost": -15.0, "refund": -85.0, "subsidy_expiry": -30.0})
+        self.assertEqual(by_kind, {"card_cost": -15.0, "refund": -85.0, "subsidy_withdrawal": -30.0})
         operation = self.env["canteen.operation"].search([("kind", "=", "cancel")], limit=1)
+        # What the operator hands over, keeps and takes back, each on its own line.
+        self.assertEqual(operation.amount_total, -130)
+        self.assertEqual(
+            (operation.refund_amount, operation.card_cost_amount, operation.subsidy_withdrawn_amount),
+            (85, 15, 30),
+        )
         accounts = {line.account_id: line.balance for line in operation.move_id.line_ids}
         self.assertEqual(accounts[self.company.canteen_card_cost_account_id], -15)
         self.assertEqual(accounts[self.company.canteen_payment_journal_id.default_account_id], -85)
@@ -173,7 +267,7 @@ class TestCardDesk(CanteenCardCase):
         self.topup(self.alice, 10)
         self.alice.current_card_id.action_report_loss()
         self.replace(self.alice)
-        with self.assertRaisesRegex(UserError, "balance to claim"):
+        with self.assertRaisesRegex(UserError, "old card balance of 10.00 to claim, claimable from"):
             self.cancel(self.alice)
 
     def test_batch_freeze_and_no_card_cancellation(self):

@@ -1,10 +1,19 @@
+import json
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
 
+from lxml import etree
+
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
+from odoo.tools import json_default
+from odoo.tools.safe_eval import safe_eval
+
+from odoo.addons.web.controllers.utils import clean_action
 
 from .common import CanteenCardCase
 
@@ -26,6 +35,11 @@ MONEY_STATE_AUDIT = {
     "canteen.terminal.failure",
     "canteen.terminal.nonce",
 }
+# The addons whose buttons and server actions the client walk presses (others may call outside
+# services from a button: they test their own).
+CLIENT_WALK_MODULES = ("canteen_card", "canteen_pos_bridge")
+ACTION_XMLID = re.compile(r"^%\((?P<xmlid>[\w.]+)\)d$")
+_logger = logging.getLogger(__name__)
 CONTEXT_KEY = re.compile(r"""context(?:\.get\(|\[)\s*["']([a-z_]+)["']""")
 
 
@@ -199,3 +213,139 @@ class TestModelWalk(CanteenCardCase):
             with self.subTest(vals=vals), self.assertRaises(AccessError), self.cr.savepoint():
                 employee.write(vals)
         self.assertEqual(self.nina.current_card_id.uid, "WALKNEW")
+
+    # The web client's way: every server action and form button -----------------------------
+    def client_env(self, user, records):
+        """The environment of a call from the web client: its context, with the records active."""
+        return self.env(
+            user=user,
+            context={
+                "lang": "en_US",
+                "tz": "Asia/Shanghai",
+                "uid": user.id,
+                "allowed_company_ids": [self.branch.id, self.company.id],
+                "active_model": records._name,
+                "active_id": records[:1].id,
+                "active_ids": records.ids,
+            },
+        )
+
+    def sample(self, model_name, user):
+        """A record to press a button on: the newest one of the branch, or any; a wizard made with
+        its defaults as the client would; None when there is nothing to try."""
+        Model = self.env[model_name]
+        if not Model._transient:
+            return Model.search(
+                [("company_id", "=", self.branch.id)]
+                if "company_id" in Model._fields and Model._fields["company_id"].store
+                else [],
+                limit=1,
+                order="id desc",
+            ) or Model.search([], limit=1, order="id desc")
+        Wizard = self.client_env(user, self.nina | self.alice)[model_name]
+        defaults = Wizard.default_get(list(Wizard._fields))
+        required = [name for name, field in Wizard._fields.items() if field.required and field.store]
+        if any(name not in defaults for name in required):
+            return None  # a wizard that needs values typed first
+        try:
+            with self.cr.savepoint(flush=True):
+                return Wizard.create({})
+        except UserError:
+            return None
+
+    def assert_client_reads(self, result, where):
+        """What /web/dataset/call_button and /web/action/run send back must be an action the client
+        can read (or nothing)."""
+        if isinstance(result, dict) and result.get("type") != "":
+            cleaned = clean_action(dict(result), env=self.env)
+            json.dumps(cleaned, default=json_default)
+            self.assertTrue(cleaned.get("type"), where)
+        else:
+            self.assertIn(result, (None, False, True), f"{where} returned {result!r}")
+
+    def button_model(self, model, button):
+        """The model a button runs on: the view's, or the comodel of the x2many field whose
+        embedded list or form holds it."""
+        # A <field position="..."> of an inherited view only says where its content goes.
+        fields_around = [n for n in button.iterancestors() if n.tag == "field" and not n.get("position")]
+        for field in reversed(fields_around):
+            model = self.env[model]._fields[field.get("name")].comodel_name
+        return model
+
+    def suite_xmlids(self, model):
+        data = self.env["ir.model.data"].search(
+            [("model", "=", model), ("module", "in", CLIENT_WALK_MODULES)]
+        )
+        return [(f"{d.module}.{d.name}", self.env[model].browse(d.res_id)) for d in data]
+
+    def test_every_server_action_and_button_runs_as_the_client_calls_it(self):
+        desk = self._user(
+            "walk_desk",
+            ",".join(
+                g
+                for g in (
+                    "canteen_card.group_card_manager",
+                    "canteen_card.group_card_finance",
+                    "account.group_account_manager",
+                    "canteen_pos_bridge.group_terminal_manager",
+                )
+                if self.env.ref(g, raise_if_not_found=False)
+            ),
+            [self.company, self.branch],
+        )
+        pressed, skipped = [], []
+        for xmlid, action in self.suite_xmlids("ir.actions.server"):
+            records = self.sample(action.model_id.model, desk)
+            if not records:
+                skipped.append(xmlid)
+                continue
+            with self.subTest(server_action=xmlid), self.cr.savepoint():
+                try:
+                    result = action.with_env(self.client_env(desk, records)).run()
+                except UserError:
+                    result = None  # a refusal with a message is what the client shows
+                self.assert_client_reads(result, xmlid)
+                pressed.append(xmlid)
+        for xmlid, view in self.suite_xmlids("ir.ui.view"):
+            arch = etree.fromstring(view.arch_db.encode())
+            for button in arch.iter("button"):
+                name, kind = button.get("name"), button.get("type")
+                where = f"{xmlid}: {name}"
+                if kind == "action":
+                    match = ACTION_XMLID.match(name or "")
+                    action = (
+                        self.env.ref(match["xmlid"])
+                        if match
+                        else self.env["ir.actions.actions"].browse(int(name))
+                    )
+                    action = self.env[action.type].browse(action.id)
+                    records = self.sample(view.model, desk)
+                    if action._name != "ir.actions.act_window" or not records:
+                        continue
+                    with self.subTest(button=where), self.cr.savepoint():
+                        env = self.client_env(desk, records)
+                        context = safe_eval(action.context or "{}", {**env.context, "context": env.context})
+                        Wizard = env[action.res_model].with_context(**context)
+                        Wizard.default_get(list(Wizard.fields_get(attributes=["type"])))
+                        pressed.append(where)
+                    continue
+                model = self.button_model(view.model, button)
+                if kind != "object" or model == "res.config.settings":
+                    continue
+                with self.subTest(button=where):
+                    get_public_method(self.env[model], name)  # not private, exists
+                    records = self.sample(model, desk)
+                    if not records:
+                        skipped.append(where)
+                        continue
+                    with self.cr.savepoint():
+                        try:
+                            result = getattr(records.with_env(self.client_env(desk, records)), name)()
+                        except UserError:
+                            result = None
+                        self.assert_client_reads(result, where)
+                        pressed.append(where)
+        _logger.info("client walk: %s pressed, nothing to press on for %s", len(pressed), skipped)
+        self.assertIn("canteen_card.hr_employee_freeze_cards_action", pressed)
+        self.assertIn("canteen_card.hr_employee_rehire_action", pressed)
+        self.assertGreater(len(pressed), 30)

@@ -18,7 +18,14 @@ class TestOperations(CanteenCardCase):
         self.assertEqual(operation.move_id.state, "posted")
         cash_account = self.company.canteen_payment_journal_id.default_account_id
         liability = self.company.canteen_cash_liability_account_id
-        self.assertEqual(self._move_lines(operation), {(cash_account, 200, 0), (liability, 0, 200)})
+        # The wallet side names each cardholder (their work contact), so an accountant finds a
+        # person's movements in the journal items; the cash side is one line.
+        self.assertEqual(self._move_lines(operation), {(cash_account, 200, 0), (liability, 0, 100)})
+        people = operation.move_id.line_ids.filtered(lambda line: line.account_id == liability)
+        self.assertEqual(people.partner_id, (self.alice | self.bob).work_contact_id)
+        self.assertFalse(
+            operation.move_id.line_ids.filtered(lambda line: line.account_id == cash_account).partner_id
+        )
         self.assertEqual(self.balances(self.alice), (100.0, 0.0))
 
     def test_subsidy_topup_goes_to_subsidy_liability(self):
@@ -180,9 +187,8 @@ class TestServerActions(CanteenCardCase):
         return action.with_context(**context).run()
 
     def test_freeze_cards_and_rehire_from_the_list(self):
-        self.assertFalse(
-            self.run_server_action("canteen_card.hr_employee_freeze_cards_action", self.alice | self.bob)
-        )
+        done = self.run_server_action("canteen_card.hr_employee_freeze_cards_action", self.alice | self.bob)
+        self.assertEqual(done["tag"], "display_notification", "the Actions menu confirms what it did")
         self.assertEqual(set((self.alice | self.bob).current_card_id.mapped("state")), {"lost"})
         self.bob.current_card_id.action_unblock()
         self.bob._canteen_cancel(card_cost=0, resign=True)

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 from ..tools.access import OPERATOR, check_caller
+from ..tools.display import notification
 
 
 class CanteenCorrectionWizard(models.TransientModel):
@@ -41,7 +42,7 @@ class CanteenCorrectionWizard(models.TransientModel):
         before = Log._balances(employee)
         amount = self.env["canteen.ledger"]._amount(self.new_amount, allow_zero=True)
         new_amount = f"{amount:.2f}"
-        self.env["canteen.ledger"]._correct(self.entry_id, amount, note=self.note)
+        correction = self.env["canteen.ledger"]._correct(self.entry_id, amount, note=self.note)
         Log._record(
             "correction",
             employee,
@@ -53,4 +54,16 @@ class CanteenCorrectionWizard(models.TransientModel):
                 amount=new_amount,
             ),
         )
-        return {"type": "ir.actions.act_window_close"}
+        refund = f"{sum(correction.mapped('amount')):.2f}"
+        return notification(
+            self.env._(
+                "Charge #%(entry)s corrected to %(amount)s: %(refund)s given back to %(person)s "
+                "(correction #%(correction)s).",
+                entry=self.entry_id.id,
+                amount=new_amount,
+                refund=refund,
+                person=employee.name,
+                correction=correction[:1].id,
+            ),
+            title=self.env._("Charge Corrected"),
+        )

@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 
 from ..models.canteen_ledger_entry import MEAL_KIND_SELECTION
 from ..tools.access import OPERATOR, check_caller, check_companies
+from ..tools.display import notification, user_datetime
 
 
 class CanteenManualEntryWizard(models.TransientModel):
@@ -76,4 +77,15 @@ class CanteenManualEntryWizard(models.TransientModel):
             cards=entries.card_id[:1],
             note=self.env._("Terminal %(terminal)s", terminal=self.terminal_ref),
         )
-        return {"type": "ir.actions.act_window_close"}
+        charged = f"{amount:.2f}"
+        return notification(
+            self.env._(
+                "%(amount)s charged to %(person)s at %(merchant)s, %(time)s, terminal %(terminal)s.",
+                amount=charged,
+                person=self.employee_id.name,
+                merchant=self.merchant_id.name,
+                time=user_datetime(self.env, self.date),
+                terminal=self.terminal_ref,
+            ),
+            title=self.env._("Manual Entry Recorded"),
+        )

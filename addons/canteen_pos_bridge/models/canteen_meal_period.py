@@ -20,10 +20,13 @@ class CanteenMealPeriod(models.Model):
     kind = fields.Selection(MEAL_KIND_SELECTION, required=True)
     merchant_id = fields.Many2one("canteen.merchant", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="merchant_id.company_id", store=True, index=True)
+    # Times of day: never summed in grouped lists.
     hour_from = fields.Float(
-        string="From", required=True, help="Local time the meal starts, e.g. 11.5 for 11:30."
+        string="From", required=True, aggregator=None, help="Local time the meal starts, e.g. 11:30."
     )
-    hour_to = fields.Float(string="To", required=True, help="Local time the meal ends (exclusive).")
+    hour_to = fields.Float(
+        string="To", required=True, aggregator=None, help="Local time the meal ends (exclusive)."
+    )
 
     _sql_constraints = [
         ("merchant_kind_uniq", "unique (merchant_id, kind)", "A merchant has one window per meal."),

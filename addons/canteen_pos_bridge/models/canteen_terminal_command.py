@@ -1,6 +1,9 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.canteen_card.tools.access import check_caller
+from odoo.addons.canteen_card.tools.display import notification
+
 from ..tools import delivery_sql
 
 COMMAND_TYPES = [
@@ -15,6 +18,9 @@ COMMAND_TYPES = [
     ("time.sync", "Time sync"),
 ]
 NOTIFY_CHANNEL = "canteen_terminal_command"
+MANAGER_GROUP = "canteen_pos_bridge.group_terminal_manager"
+# Payload keys that name what a command is about (a card, a person), shown in that order.
+SUBJECT_KEYS = ("uid", "employee_no", "name")
 
 
 class CanteenTerminalCommand(models.Model):
@@ -47,6 +53,21 @@ class CanteenTerminalCommand(models.Model):
     delivered_at = fields.Datetime(readonly=True)
     acked_at = fields.Datetime(readonly=True)
     error = fields.Char(readonly=True)
+    subject = fields.Char(
+        string="About", compute="_compute_subject", help="The card or person the command is about."
+    )
+
+    @api.depends("type", "terminal_id")
+    def _compute_display_name(self):
+        labels = dict(self._fields["type"]._description_selection(self.env))
+        for command in self:
+            command.display_name = f"{labels.get(command.type, command.type or '')} #{command.id or ''}"
+
+    @api.depends("payload")
+    def _compute_subject(self):
+        for command in self:
+            payload = command.payload if isinstance(command.payload, dict) else {}
+            command.subject = " ".join(str(payload[key]) for key in SUBJECT_KEYS if payload.get(key))
 
     def init(self):
         result = super().init()
@@ -70,6 +91,17 @@ class CanteenTerminalCommand(models.Model):
             terminal_ids = ",".join(map(str, sorted(set(commands.terminal_id.ids))))
             self.env.cr.execute(SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, terminal_ids))
         return commands
+
+    def action_resend(self):
+        """Queue the commands again, as new commands with the same type and payload."""
+        check_caller(self.env, MANAGER_GROUP, self.company_id)
+        copies = self._enqueue_many(
+            [{"terminal_id": c.terminal_id.id, "type": c.type, "payload": c.payload} for c in self.sudo()]
+        )
+        return notification(
+            self.env._("%(count)s command(s) queued again.", count=len(copies)),
+            title=self.env._("Commands Resent"),
+        )
 
     @api.model
     def _terminals_for_company(self, company):

@@ -11,6 +11,7 @@ DECLINE_REASONS = [
     ("unknown_identity", "Unknown identity"),
     ("card_lost", "Card lost"),
     ("card_cancelled", "Card cancelled"),
+    ("card_replaced", "Card replaced by a new one"),
     ("card_expired", "Card expired"),
     ("insufficient_funds", "Insufficient funds"),
     ("count_limit", "Count limit"),
@@ -48,8 +49,15 @@ class CanteenTransaction(models.Model):
     currency_id = fields.Many2one(related="company_id.currency_id")
     employee_id = fields.Many2one("hr.employee", string="Cardholder", readonly=True, index=True)
     card_id = fields.Many2one("canteen.card", readonly=True)
-    identity_type = fields.Char(readonly=True)
-    identity_value = fields.Char(readonly=True)
+    identity_type = fields.Selection(
+        [("card", "Card"), ("face", "Face"), ("employee", "Employee Number"), ("qr", "QR Code")],
+        string="Identified By",
+        readonly=True,
+        help="How the terminal identified the person.",
+    )
+    identity_value = fields.Char(
+        string="Identity", readonly=True, help="The card UID, employee number or face match sent."
+    )
     status = fields.Selection(
         [("approved", "Approved"), ("declined", "Declined"), ("exception", "Exception")],
         required=True,
@@ -64,7 +72,11 @@ class CanteenTransaction(models.Model):
     meal_kind = fields.Selection(MEAL_KIND_SELECTION, readonly=True)
     business_date = fields.Date(readonly=True, index=True, help="Local day of the meal.")
     occurred_at = fields.Datetime(readonly=True, help="When the terminal says it happened.")
-    deduplicated = fields.Boolean(readonly=True)
+    deduplicated = fields.Boolean(
+        readonly=True,
+        help="The same person at the same merchant within the dedup window: approved again without a "
+        "second charge.",
+    )
     original_id = fields.Many2one("canteen.transaction", string="Original Transaction", readonly=True)
     offline = fields.Boolean(readonly=True, help="Uploaded after being recorded while offline.")
     overdraft = fields.Boolean(readonly=True)

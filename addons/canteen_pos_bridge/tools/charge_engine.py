@@ -24,7 +24,7 @@ from odoo.addons.canteen_card.tools.ledger_core import CENT, ZERO, LedgerError
 from . import charge_sql, meal_sql
 
 IDENTITY_TYPES = ("card", "face", "employee", "qr")
-STATE_REASONS = {"lost": "card_lost", "cancelled": "card_cancelled", "replaced": "card_cancelled"}
+STATE_REASONS = {"lost": "card_lost", "cancelled": "card_cancelled", "replaced": "card_replaced"}
 # Automatic terminals charge whoever they see: only they deduplicate (a face recognised twice).
 AUTO_MODES = ("fixed", "count")
 # An online charge's occurred_at may differ from the server clock by this much (as the

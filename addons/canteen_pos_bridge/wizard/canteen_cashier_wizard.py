@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_amount
 
 from odoo.addons.canteen_card.tools.access import OPERATOR, check_caller
 
@@ -62,17 +63,23 @@ class CanteenCashierWizard(models.TransientModel):
         if answer["status"] != "approved":
             reasons = dict(self.env["canteen.transaction"]._fields["reason"]._description_selection(self.env))
             raise UserError(self.env._("Declined: %(reason)s", reason=reasons[answer["reason"]]))
+        currency = device.currency_id
+
+        def money(text):
+            return format_amount(self.env, float(text), currency)
+
         self.result = self.env._(
             "Approved %(name)s: charged %(charged)s (discount %(discount)s), "
             "cash %(cash)s, subsidy %(subsidy)s",
             name=answer["cardholder"]["name"],
-            charged=answer["charged"],
-            discount=answer["discount"],
-            cash=answer["balances"]["cash"],
-            subsidy=answer["balances"]["subsidy"],
+            charged=money(answer["charged"]),
+            discount=money(answer["discount"]),
+            cash=money(answer["balances"]["cash"]),
+            subsidy=money(answer["balances"]["subsidy"]),
         )
         return {
             "type": "ir.actions.act_window",
+            "name": self.env._("Cashier"),
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
