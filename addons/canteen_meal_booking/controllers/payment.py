@@ -43,27 +43,27 @@ class CanteenPaymentPortal(PaymentPortal):
         return values
 
     @http.route(["/my/canteen/topup/transaction"], type="json", auth="user")
-    def portal_canteen_topup_transaction(self, amount, currency_id, partner_id, access_token, **kwargs):
+    def portal_canteen_topup_transaction(self, amount, access_token, **kwargs):
+        """The payment form's transaction route: the payer is the logged-in user's partner and
+        the currency their company's, checked against the page's access token."""
         employee = self._canteen_topup_employee()
+        partner_id = request.env.user.partner_id.id
+        currency_id = employee.company_id.currency_id.id
         amount = amount and float(amount)
         if not payment_utils.check_access_token(access_token, partner_id, amount, currency_id):
             raise ValidationError(request.env._("The access token is invalid."))
-        if partner_id != request.env.user.partner_id.id or currency_id != employee.company_id.currency_id.id:
-            raise ValidationError(
-                request.env._("A top-up is paid by the cardholder, in their company's currency.")
-            )
         if not 0 < amount <= MAX_TOPUP:
             raise ValidationError(request.env._("A top-up is more than 0 and at most 5,000."))
         provider = request.env["payment.provider"].sudo().browse(int(kwargs.get("provider_id") or 0)).exists()
         Transaction = request.env["payment.transaction"]
         if not Transaction._canteen_topup_providers(provider) or provider.company_id != employee.company_id:
             raise ValidationError(request.env._("This payment provider does not top up canteen cards."))
-        self._validate_transaction_kwargs(kwargs, additional_allowed_keys=("reference_prefix",))
-        kwargs["reference_prefix"] = f"CANTEEN-{employee.employee_no or employee.id}"
+        self._validate_transaction_kwargs(kwargs)
         tx_sudo = self._create_transaction(
             amount=amount,
             currency_id=currency_id,
             partner_id=partner_id,
+            reference_prefix=f"CANTEEN-{employee.employee_no or employee.id}",
             custom_create_values={"canteen_employee_id": employee.id},
             **kwargs,
         )

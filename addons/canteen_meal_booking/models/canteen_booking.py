@@ -1,7 +1,10 @@
 from datetime import timedelta
 
+from babel.dates import format_skeleton
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import babel_locale_parse
 
 from odoo.addons.canteen_pos_bridge.models.canteen_meal_period import MEAL_KIND_SELECTION
 
@@ -260,6 +263,12 @@ class CanteenBooking(models.Model):
 
     # portal --------------------------------------------------------------------------------
     @api.model
+    def _canteen_day_label(self, day, with_year=False):
+        """A day as its language writes it: "Mon, Nov 23" in English, "11月23日周一" in Chinese."""
+        locale = babel_locale_parse(self.env.lang or "en_US")
+        return format_skeleton("yMMMEd" if with_year else "MMMEd", day, locale=locale)
+
+    @api.model
     def _canteen_portal_employee(self):
         """The logged-in user's cardholder record (as superuser), or an empty recordset."""
         return self.env["hr.employee"].sudo().search([("user_id", "=", self.env.user.id)], limit=1)
@@ -275,15 +284,21 @@ class CanteenBooking(models.Model):
             .sudo()
             .search([("company_id", "child_of", employee.company_id.root_id.id), ("meal_ids", "!=", False)])
         )
-        canteen = canteens.filtered(lambda c: str(c.id) == str(canteen_id or ""))[:1] or canteens[:1]
         days_list = [start + timedelta(days=offset) for offset in range(7)]
+        bookings = self.sudo().search(
+            [("employee_id", "=", employee.id), ("date", "in", days_list), ("state", "=", "booked")]
+        )
+        # The canteen asked for; else where the person booked this week, else one of their company.
+        canteen = (
+            canteens.filtered(lambda c: str(c.id) == str(canteen_id or ""))[:1]
+            or (bookings.canteen_id & canteens)[:1]
+            or canteens.filtered(lambda c: c.company_id == employee.company_id)[:1]
+            or canteens[:1]
+        )
         menus = (
             self.env["canteen.menu"]
             .sudo()
             .search([("canteen_id", "=", canteen.id), ("date", "in", days_list), ("state", "=", "published")])
-        )
-        bookings = self.sudo().search(
-            [("employee_id", "=", employee.id), ("date", "in", days_list), ("state", "=", "booked")]
         )
         now = self._canteen_now()
         days = []
@@ -305,7 +320,14 @@ class CanteenBooking(models.Model):
                         "cutoff": meal._format_local(meal._cutoff(day)),
                     }
                 )
-            days.append({"date": day, "meals": meals, "any_bookable": any(m["bookable"] for m in meals)})
+            days.append(
+                {
+                    "date": day,
+                    "label": self._canteen_day_label(day),
+                    "meals": meals,
+                    "any_bookable": any(m["bookable"] for m in meals),
+                }
+            )
         return {
             "employee": employee,
             "card": employee.current_card_id,

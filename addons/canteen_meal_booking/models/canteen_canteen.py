@@ -142,6 +142,7 @@ class CanteenCanteen(models.Model):
         ]
         return {
             "day": day,
+            "day_label": self.env["canteen.booking"]._canteen_day_label(day, with_year=True),
             "prev_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
             "meals": meals,

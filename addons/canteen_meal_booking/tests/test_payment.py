@@ -28,8 +28,6 @@ class TestOnlineTopup(CanteenCardCase, HttpCase):
             "/my/canteen/topup/transaction",
             {
                 "amount": amount,
-                "currency_id": self.currency.id,
-                "partner_id": partner.id,
                 # payment.utils.generate_access_token, outside a request
                 "access_token": hmac(
                     self.env(su=True), "generate_access_token", f"{partner.id}|{amount}|{self.currency.id}"
@@ -78,7 +76,7 @@ class TestOnlineTopup(CanteenCardCase, HttpCase):
 
     def test_topup_refusals(self):
         self.authenticate("topup_alice", "topup_alice")
-        # Paying for someone else, or with a provider that does not credit wallets.
+        # A page's token for someone else, or a provider that does not credit wallets.
         bob_partner = self.env["res.partner"].create({"name": "Bob's partner"})
         with self.assertRaisesRegex(JsonRpcException, "ValidationError"):
             self.start_topup(10.0, partner=bob_partner)
