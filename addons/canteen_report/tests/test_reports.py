@@ -275,6 +275,14 @@ class TestReports(CanteenCardCase):
             )
         )
 
+    def test_view_opens_the_entries_behind_the_report(self):
+        action = self.wizard("daily_meal", meal_kind="breakfast").action_view()
+        self.assertEqual(action["res_model"], "canteen.ledger.entry")
+        entries = self.env["canteen.ledger.entry"].search(action["domain"])
+        self.assertTrue(entries)
+        self.assertEqual(set(entries.mapped("meal_kind")), {"breakfast"})
+        self.assertEqual(set(entries.mapped("kind")) - {"charge", "correction"}, set())
+
     def test_pdf_html_has_the_layout_of_the_daily_summary(self):
         wizard = self.wizard("daily_meal")
         action = wizard.with_context(discard_logo_check=True).action_print()

@@ -108,7 +108,8 @@ def write_details(book, title, headers, batches, *, total_label="Total", progres
             sheet.write_datetime(row, 0, values[0], fmt["datetime"])
             sheet.write_datetime(row, 1, values[1], fmt["date"])
             for column in range(2, amount_column):
-                sheet.write_string(row, column, values[column])
+                if values[column]:  # an empty cell is left unwritten: a month has 800,000 rows
+                    sheet.write_string(row, column, values[column])
             sheet.write_number(row, amount_column, float(values[amount_column]), fmt["money"])
             sheet.write_number(row, amount_column + 1, float(values[amount_column + 1]), fmt["money"])
             total += values[amount_column]
