@@ -22,6 +22,7 @@
         "views/hr_employee_views.xml",
         "views/canteen_portal_templates.xml",
         "report/canteen_day_sheet_report.xml",
+        "report/canteen_monthly_bill_report.xml",
     ],
     "assets": {
         "web.assets_tests": ["canteen_meal_booking/static/tests/tours/*.js"],

@@ -164,6 +164,27 @@ class CanteenPortal(CustomerPortal):
         )
         return request.render("canteen_meal_booking.portal_my_canteen_bills", values)
 
+    @http.route(["/my/canteen/bills.pdf"], type="http", auth="user", website=True, methods=["GET"])
+    def portal_canteen_bills_pdf(self, month=None, **kw):
+        employee = self._canteen_employee()
+        if not employee:
+            raise NotFound()
+        month = request.env["canteen.booking"]._canteen_portal_month(employee, month)["month"]
+        pdf, _kind = (
+            request.env["ir.actions.report"]
+            .sudo()
+            ._render_qweb_pdf(
+                "canteen_meal_booking.action_report_monthly_bill", employee.ids, data={"month": month}
+            )
+        )
+        return request.make_response(
+            pdf,
+            headers=[
+                ("Content-Type", "application/pdf"),
+                ("Content-Disposition", f'attachment; filename="canteen-bill-{month}.pdf"'),
+            ],
+        )
+
     # canteen managers ----------------------------------------------------------------------
     @http.route(["/my/canteen/manage"], type="http", auth="user", website=True, methods=["GET"])
     def portal_canteen_manage(self, **kw):

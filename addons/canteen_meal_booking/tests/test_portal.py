@@ -214,3 +214,16 @@ class TestCanteenPortal(CanteenBookingMixin, HttpCase):
         # A user who is no cardholder has no code.
         self.authenticate("mb_manager", "mb_manager")
         self.assertEqual(self.url_open("/my/canteen/pay/qr.png").status_code, 404)
+
+    def test_monthly_bill_pdf_is_the_callers_own(self):
+        self.authenticate("mb_mb001", "mb_mb001")
+        month = fields.Date.today().strftime("%Y-%m")
+        self.assertIn("/my/canteen/bills.pdf", self.url_open(f"/my/canteen/bills?month={month}").text)
+        pdf = self.url_open(f"/my/canteen/bills.pdf?month={month}")
+        self.assertEqual((pdf.status_code, pdf.headers["Content-Type"]), (200, "application/pdf"))
+        # Odoo renders reports as HTML in tests (no wkhtmltopdf run): the bill is Alice's.
+        self.assertTrue(pdf.content.startswith(b"%PDF") or b"Alice" in pdf.content)
+        self.assertNotIn(b"Bob", pdf.content)
+        # The generic report route does not print someone else's bill for a portal user.
+        other = self.url_open(f"/report/pdf/canteen_meal_booking.report_monthly_bill/{self.bob.id}")
+        self.assertNotEqual(other.status_code, 200)
