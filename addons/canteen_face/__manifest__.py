@@ -6,7 +6,7 @@
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",
     "license": "LGPL-3",
-    "depends": ["canteen_card"],
+    "depends": ["canteen_card", "canteen_pos_bridge"],
     "external_dependencies": {"python": ["dlib", "face_recognition_models", "numpy", "PIL"]},
     "data": [
         "security/canteen_face_groups.xml",
@@ -14,6 +14,7 @@
         "security/canteen_face_rules.xml",
         "data/ir_cron_data.xml",
         "views/canteen_face_views.xml",
+        "views/canteen_face_sync_views.xml",
         "views/hr_employee_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/canteen_face_wizard_views.xml",

@@ -251,6 +251,8 @@ class CanteenFace(models.Model):
             )
             previous = self.sudo().search([("employee_id", "=", employee.id), ("is_current", "=", True)])
             previous._end("replaced")
+            # The id terminals know the person by (identity "face"), sent with the face.
+            employee._canteen_ensure_face_id()
         else:
             vals.update(
                 state="rejected",
@@ -260,6 +262,7 @@ class CanteenFace(models.Model):
         face = self.sudo().create(vals)
         if face.state == "valid":
             face._notify_bridge("upsert")
+            face._sync_terminals("upsert")
         return face.with_env(self.env)
 
     def _end(self, state):
@@ -271,6 +274,21 @@ class CanteenFace(models.Model):
         # Before a new current face is inserted (the unique index checks at once).
         current.flush_recordset(["is_current"])
         current._notify_bridge("delete")
+        if state == "withdrawn":
+            # A replaced face is overwritten by the new one's face.upsert (same face id).
+            current._sync_terminals("delete")
+
+    def _sync_terminals(self, operation):
+        """Tell the face terminals of the person's company and its parents (and, for a
+        deletion, any terminal that has the face) to add or delete it."""
+        Sync = self.env["canteen.face.sync"].sudo()
+        for face in self:
+            terminals = Sync._face_terminals(face.company_id)
+            if operation == "delete":
+                terminals |= Sync.search(
+                    [("employee_id", "=", face.employee_id.id), ("operation", "=", "upsert")]
+                ).terminal_id
+            Sync._send(face.employee_id, terminals, operation, face if operation == "upsert" else False)
 
     def _notify_bridge(self, op):
         for face in self:

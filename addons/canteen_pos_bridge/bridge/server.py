@@ -19,13 +19,14 @@ import gevent
 import gevent.event
 import gevent.queue
 import gevent.select
+import gevent.threadpool
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from gevent.socket import wait_read, wait_write
 
 from ..models.canteen_terminal_command import NOTIFY_CHANNEL
-from ..tools import charge_engine, charge_sql, delivery
+from ..tools import charge_engine, charge_sql, delivery, face_index
 from ..tools.charge_engine import BadRequest
 from ..tools.sql_unit import Unit
 from ..tools.terminal_client import signature
@@ -302,6 +303,10 @@ class Notifier:
     def __init__(self, dsn):
         self.dsn = dsn
         self.events = {}
+        # Other channels: {channel: handler(connection, payload)}, and what to do with the
+        # connection each time it is (re)opened, before any notification is handled.
+        self.handlers = {}
+        self.on_connect = []
 
     def event(self, terminal_id):
         return self.events.setdefault(terminal_id, gevent.event.Event())
@@ -319,13 +324,21 @@ class Notifier:
                 conn = psycopg2.connect(self.dsn, connect_timeout=3, application_name="canteen-bridge-listen")
                 conn.set_session(autocommit=True)
                 conn.cursor().execute(f"LISTEN {NOTIFY_CHANNEL}")
+                for channel in self.handlers:
+                    conn.cursor().execute(f"LISTEN {channel}")
                 # Commands queued while we were not listening: let every poll look again.
                 self.wake_all()
+                for hook in self.on_connect:
+                    hook(conn)
                 while True:
                     gevent.select.select([conn], [], [], 30)
                     conn.poll()
                     while conn.notifies:
-                        self._dispatch(conn.notifies.pop(0).payload)
+                        notify = conn.notifies.pop(0)
+                        if notify.channel in self.handlers:
+                            self.handlers[notify.channel](conn, notify.payload)
+                        else:
+                            self._dispatch(notify.payload)
             except (*DB_ERRORS, OSError):
                 _logger.warning("LISTEN connection lost; reconnecting")
                 gevent.sleep(1)
@@ -349,6 +362,12 @@ class Bridge:
         self.pool = ConnectionPool(dsn, pool_size)
         self.batcher = ChargeBatcher(self.pool, workers=batch_workers)
         self.notifier = Notifier(dsn)
+        # Faces (canteen_face installed): loaded on the LISTEN connection, kept current by it.
+        self.faces = face_index.FaceIndex()
+        # Threads that wait for the picture worker process (tools/face_index.py).
+        self.face_thread = gevent.threadpool.ThreadPool(4)
+        self.notifier.handlers[face_index.NOTIFY_CHANNEL] = self._face_changed
+        self.notifier.on_connect.append(self._load_faces)
         self.terminals = {}  # serial -> (Terminal or None, monotonic time loaded)
         self.reloading = set()
         self.stopping = False
@@ -359,6 +378,7 @@ class Bridge:
             ("GET", "/api/v1/commands"): self.commands,
             ("POST", "/api/v1/commands/ack"): self.ack,
             ("POST", "/api/v1/offline-records"): self.offline_records,
+            ("POST", "/api/v1/faces/identify"): self.faces_identify,
         }
 
     # -- HTTP ---------------------------------------------------------------------------------
@@ -523,11 +543,74 @@ class Bridge:
     def transactions(self, environ, body):
         request = parse_json(body)
         terminal, nonce = self.authenticate(environ, body)
+        identity = request.get("identity")
         try:
-            charge = charge_engine.Charge(terminal, request, nonce=nonce)
+            if isinstance(identity, dict) and identity.get("type") == "face_image":
+                # Identified first (outside any transaction), then charged as the face found.
+                identified = self._identify(terminal, identity.get("value"), self._fetch_now)
+                charge = face_index.FaceImageCharge(terminal, request, identified, nonce=nonce)
+            else:
+                charge = charge_engine.Charge(terminal, request, nonce=nonce)
         except BadRequest as error:
             raise refuse(400, "bad_request", str(error)) from error
         return 200, self.batcher.submit(charge)
+
+    # -- faces --------------------------------------------------------------------------------
+    def faces_identify(self, environ, body):
+        request = parse_json(body)
+        self.authenticate(environ, body)  # before the picture costs anything
+        embedding, reason = self._analyse(request.get("image"))
+
+        def work(tx, terminal):
+            if embedding is None:
+                return {"match": None, "reason": reason}
+            answer = self.faces.identify(terminal, embedding, lambda q, p: tx.execute((q, p)).fetchall())
+            if answer["match"]:
+                answer["match"].pop("employee_id")
+            return answer
+
+        return self.with_transaction(environ, body, work)
+
+    def _analyse(self, image):
+        """(embedding, None) or (None, reason) of a base64 picture; 400 when it is not one, 404
+        when this database has no face identification."""
+        if not self.faces.available:
+            raise refuse(404, "faces_unavailable", "face identification is not installed")
+        try:
+            data = face_index.decode_image(image)
+        except ValueError as error:
+            raise refuse(400, "bad_request", str(error)) from error
+        if self.faces.worker is None:
+            self.faces.start_worker()
+        try:
+            embedding, reason = self.face_thread.apply(self.faces.analyse, (data,))
+        except RuntimeError as error:
+            raise refuse(503, "busy", "the face worker failed; try again") from error
+        if reason == "not_image":
+            raise refuse(400, "bad_request", "image must be a base64 JPEG or PNG")
+        return embedding, reason
+
+    def _identify(self, terminal, image, fetch):
+        embedding, reason = self._analyse(image)
+        if embedding is None:
+            return {"match": None, "reason": reason}
+        return self.faces.identify(terminal, embedding, fetch)
+
+    def _fetch_now(self, query, params):
+        """Rows of one statement on a pooled connection, in autocommit."""
+        with self.pool.connection() as conn, conn.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchall()
+
+    def _load_faces(self, conn):
+        with conn.cursor() as cr:
+            self.faces.load(cr)
+        if self.faces.available:
+            self.faces.start_worker()
+
+    def _face_changed(self, conn, payload):
+        with conn.cursor() as cr:
+            self.faces.apply(cr, payload)
 
     def balance(self, environ, body):
         request = parse_json(body)

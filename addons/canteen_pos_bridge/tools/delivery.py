@@ -8,7 +8,7 @@ Used by the bridge on its own connections and by Odoo's tests on Odoo's cursor, 
 
 import json
 
-from . import delivery_sql
+from . import delivery_sql, face_delivery
 
 CHANGES_PER_ANSWER = 500
 SNAPSHOT_PAGE = 2000
@@ -46,6 +46,7 @@ def take(tx, terminal_id, company_path, cursor):
     commands = [
         {"id": position, "type": kind, "payload": _payload(payload)} for position, kind, payload in rows
     ]
+    face_delivery.fill(tx, commands)
     return {"cursor": rows[-1][0] if rows else cursor, "commands": commands}
 
 
@@ -68,10 +69,13 @@ def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
         tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [base, cards[-1][0], terminal_id]))
     else:
         pending = tx.execute((delivery_sql.PENDING_COMMANDS, [terminal_id, base])).fetchall()
-        commands += [
-            {"id": position, "type": kind, "payload": _payload(payload)}
-            for position, kind, payload in sorted(pending, key=lambda row: row[0])
-        ]
+        commands += face_delivery.fill(
+            tx,
+            [
+                {"id": position, "type": kind, "payload": _payload(payload)}
+                for position, kind, payload in sorted(pending, key=lambda row: row[0])
+            ],
+        )
         tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [None, None, terminal_id]))
     return {"cursor": base, "commands": commands, "snapshot": {"more": more}}
 

@@ -1,0 +1,56 @@
+from odoo import api, fields, models
+
+from odoo.addons.canteen_card.tools.display import notification
+
+from ..tools.access import ENROLERS, check_caller
+
+TERMINAL_MANAGER = "canteen_pos_bridge.group_terminal_manager"
+
+
+class CanteenTerminal(models.Model):
+    _inherit = "canteen.terminal"
+
+    face_sync_ids = fields.One2many(
+        "canteen.face.sync",
+        "terminal_id",
+        help="Where each person's face stands on this face terminal.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        terminals = super().create(vals_list)
+        # A new face terminal starts empty: it gets every face it serves.
+        terminals.filtered(lambda t: t.kind == "face" and t.enabled)._canteen_send_all_faces()
+        return terminals
+
+    def action_clear_faces(self):
+        """Clear the device's faces (face.clear, as at first use) and send every face again."""
+        check_caller(self.env, (TERMINAL_MANAGER, *ENROLERS), self.sudo().company_id)
+        faces = self.sudo().filtered(lambda t: t.kind == "face")._canteen_send_all_faces()
+        return notification(
+            self.env._("%(count)s face(s) queued after the clear command.", count=faces),
+            title=self.env._("Faces Sent Again"),
+        )
+
+    def _canteen_send_all_faces(self):
+        """face.clear, then a face.upsert of every current face of the terminal's company and
+        its branches; returns how many faces were queued."""
+        Sync = self.env["canteen.face.sync"].sudo()
+        queued = 0
+        for terminal in self:
+            self.env["canteen.terminal.command"]._enqueue(terminal, "face.clear", {})
+            faces = (
+                self.env["canteen.face"]
+                .sudo()
+                .search(
+                    [
+                        ("company_id", "child_of", terminal.company_id.id),
+                        ("is_current", "=", True),
+                        ("state", "=", "valid"),
+                    ]
+                )
+            )
+            for face in faces:
+                Sync._send(face.employee_id, terminal, "upsert", face)
+            queued += len(faces)
+        return queued
