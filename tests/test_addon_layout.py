@@ -15,6 +15,7 @@ EXPECTED = {
     "canteen_meal_booking",
     "canteen_dingtalk",
     "canteen_report",
+    "canteen_settlement",
 }
 
 

@@ -1,0 +1,20 @@
+{
+    "name": "Canteen Merchant Settlement",
+    "summary": "Settlement (清算) of external merchants: statements per period with fees, PDF, vendor bills",
+    "version": "18.0.1.0.0",
+    "category": "Human Resources/Canteen",
+    "website": "https://github.com/canteen-suite/canteen",
+    "author": "Canteen Suite",
+    "license": "LGPL-3",
+    "depends": ["canteen_card", "account"],
+    "data": [
+        "security/canteen_settlement_groups.xml",
+        "security/ir.model.access.csv",
+        "security/canteen_settlement_rules.xml",
+        "data/ir_sequence_data.xml",
+        "data/ir_cron_data.xml",
+        "report/canteen_settlement_report.xml",
+        "views/canteen_settlement_views.xml",
+        "views/canteen_merchant_views.xml",
+    ],
+}

@@ -1,0 +1,5 @@
+from . import res_company
+from . import canteen_merchant
+from . import canteen_clearing
+from . import canteen_settlement_line
+from . import canteen_settlement
