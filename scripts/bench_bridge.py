@@ -10,6 +10,11 @@
    same cluster, for the ratio between the bridge and PostgreSQL alone.
 
     python3 scripts/bench_bridge.py [--terminals 200] [--rate 1050] [--seconds 60]
+
+With --dingtalk, only this instead: canteen_dingtalk installed too, every cardholder a DingTalk
+user and a fake DingTalk on 127.0.0.1; the terminals charge as fast as they can in three rounds,
+balance messages off (no message cron), on (the message cron running beside the bridge all the
+round, as on a busy meal peak, sending to the fake) and off again; then the cron's backlog drains.
 """
 
 import argparse
@@ -30,15 +35,15 @@ from bridge_harness import BridgeProcess, load_simulator  # the e2e tests' bridg
 DBNAME = "canteen_bench_bridge"
 
 
-def install(db):
+def install(db, modules="canteen_pos_bridge"):
     devstack.drop_database(db, DBNAME)
-    devstack.say(f"Installing canteen_pos_bridge in {DBNAME!r}")
+    devstack.say(f"Installing {modules} in {DBNAME!r}")
     subprocess.run(
         devstack.odoo_cmd(
             db,
             DBNAME,
             "-i",
-            "canteen_pos_bridge",
+            modules,
             "--without-demo=all",
             "--stop-after-init",
             "--no-http",
@@ -299,6 +304,92 @@ def pgbench(db, script, seconds, clients):
     return float(tps[0].split()[2]) if tps else None
 
 
+def dingtalk_rounds(env, bridge, setup, seconds):
+    """Approved charges per second with balance messages off, on (message cron running) and off."""
+    import threading
+
+    from odoo.addons.canteen_dingtalk.tools.fake_dingtalk import FakeDingTalk
+
+    fake = FakeDingTalk().start()
+    params = env["ir.config_parameter"]
+    for key in ("api_base", "oapi_base"):
+        params.set_param(f"canteen_dingtalk.{key}", fake.base_url)
+    company = env["res.company"].browse(setup["company_id"])
+    company.write({"dingtalk_app_key": fake.app_key, "dingtalk_app_secret": fake.app_secret})
+    company.write({"dingtalk_agent_id": "1", "dingtalk_notify": True})
+    env.cr.execute(
+        "UPDATE hr_employee SET dingtalk_userid = 'bench-' || id WHERE company_id = %s", [company.id]
+    )
+    Message = env["canteen.dingtalk.message"]
+    Message._cron_process()  # the provisioning's top-ups: their messages, before measuring
+    env.cr.commit()
+
+    def count(query):
+        env.cr.execute(query)
+        return env.cr.fetchone()[0]
+
+    def cron_loop(stop, done):
+        # The message cron as Odoo's cron worker runs it, on its own connection, back to back.
+        while not stop.is_set():
+            with env.registry.cursor() as cr:
+                cron_env = env(cr=cr)
+                cron_env["canteen.dingtalk.message"]._cron_process()
+                cr.commit()
+            done.append(1)
+            stop.wait(1)
+
+    rounds = {}
+    for label, cron in (("messages_off", False), ("messages_on", True), ("messages_off_again", False)):
+        before = len(fake.messages)
+        stop, done = threading.Event(), []
+        thread = threading.Thread(target=cron_loop, args=(stop, done)) if cron else None
+        if thread:
+            thread.start()
+        devstack.say(f"Driving the terminals as fast as they can for {seconds}s, {label}")
+        result = drive(bridge, setup, seconds)
+        if thread:
+            stop.set()
+            thread.join()
+        rounds[label] = {
+            "approved_per_s": result["approved_per_s"],
+            "latency_ms": result["latency_ms"],
+            "errors": result.get("errors"),
+            "cron_runs": len(done),
+            "messages_sent_to_fake": len(fake.messages) - before,
+        }
+    env.cr.rollback()
+    backlog = count(
+        "SELECT count(*) FROM canteen_ledger_entry e WHERE NOT EXISTS "
+        "(SELECT 1 FROM canteen_dingtalk_message_entry_rel r WHERE r.entry_id = e.id)"
+    )
+    started, sent_before = time.monotonic(), len(fake.messages)
+    while True:
+        Message._cron_process()
+        env.cr.commit()
+        if not count("SELECT count(*) FROM canteen_dingtalk_message WHERE state = 'pending'") and not count(
+            "SELECT count(*) FROM canteen_ledger_entry e WHERE NOT EXISTS "
+            "(SELECT 1 FROM canteen_dingtalk_message_entry_rel r WHERE r.entry_id = e.id)"
+        ):
+            break
+    drain = time.monotonic() - started
+    fake.stop()
+    rounds["drain_after_rounds"] = {
+        "entries_without_message": backlog,
+        "seconds": round(drain, 1),
+        "messages_sent": len(fake.messages) - sent_before,
+    }
+    return rounds
+
+
+def dingtalk_main(db, env, bridge, setup, seconds):
+    try:
+        print(json.dumps({"dingtalk": dingtalk_rounds(env, bridge, setup, seconds)}, indent=1))
+    finally:
+        bridge.stop()
+        env.cr.close()
+    devstack.drop_database(db, DBNAME)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,6 +402,11 @@ def main():
     parser.add_argument(
         "--only-offline", action="store_true", help="only the offline upload (36 batches of 1,000 records)"
     )
+    parser.add_argument(
+        "--dingtalk",
+        action="store_true",
+        help="only the charge ceiling with DingTalk balance messages off, on and off again (--seconds each)",
+    )
     args = parser.parse_args()
     devstack.ensure_odoo()
     db, _cluster = devstack.ensure_postgres("pg", durable=True)
@@ -321,7 +417,7 @@ def main():
         CANTEEN_DB_USER=db["user"],
         CANTEEN_DB_PASSWORD=db["password"],
     )
-    install(db)
+    install(db, "canteen_pos_bridge,canteen_dingtalk" if args.dingtalk else "canteen_pos_bridge")
     simulator, env = load_simulator(), odoo_env(db)
     devstack.say(f"Provisioning {args.terminals} terminals and {args.cardholders} cardholders")
     setup = simulator.provision(
@@ -334,6 +430,9 @@ def main():
     )
     settle(db)
     bridge = BridgeProcess(DBNAME).start()
+    if args.dingtalk:
+        dingtalk_main(db, env, bridge, setup, args.seconds)
+        return
     if args.only_offline:
         try:
             devstack.say("Uploading 36 batches of 1,000 offline records, twice")
