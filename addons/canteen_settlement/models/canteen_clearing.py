@@ -6,7 +6,6 @@ class CanteenClearing(models.Model):
 
     settlement_id = fields.Many2one(
         "canteen.settlement",
-        string="Settlement",
         readonly=True,
         index="btree_not_null",
         copy=False,
