@@ -68,7 +68,11 @@ class BridgeProcess:
         self.log_path.parent.mkdir(exist_ok=True)
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        self.wait_until_up()
+        try:
+            self.wait_until_up()
+        except BaseException:
+            self.stop()  # a bridge that never answered is not left running behind the test
+            raise
         return self
 
     def wait_until_up(self, timeout=30):
@@ -79,7 +83,7 @@ class BridgeProcess:
             try:
                 if requests.get(self.url("/api/v1/health"), timeout=1).status_code in (200, 503):
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise RuntimeError(f"bridge did not start, see {self.log_path}")
 
