@@ -7,6 +7,7 @@
     "author": "Canteen Suite",
     "license": "LGPL-3",
     "depends": ["canteen_card", "account"],
+    "demo": ["demo/canteen_settlement_demo.xml"],
     "data": [
         "security/canteen_settlement_groups.xml",
         "security/ir.model.access.csv",

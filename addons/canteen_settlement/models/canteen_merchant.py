@@ -130,5 +130,28 @@ class CanteenMerchant(models.Model):
         self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", 7302, self.id))
 
     @api.model
+    def _demo_settlement(self):
+        """Demo data: purchases of the first demo cardholders at the supermarket last week, then
+        the settlement run (a statement To Confirm)."""
+        merchant = self.env.ref("canteen_card.merchant_hq_supermarket", raise_if_not_found=False)
+        if not merchant or merchant.settlement_type != "external":
+            return
+        today = fields.Date.context_today(self)
+        monday = today - timedelta(days=today.weekday() + 7)
+        employees = self.env["hr.employee"].search(
+            [("company_id", "=", merchant.company_id.id), ("current_card_id", "!=", False)],
+            limit=3,
+            order="id",
+        )
+        Ledger = self.env["canteen.ledger"]
+        for offset, employee in enumerate(employees):
+            for amount in ("12.50", "6.80"):
+                day = monday + timedelta(days=offset)
+                when = fields.Datetime.to_datetime(day) + timedelta(hours=4 + offset)
+                if employee.cash_balance + employee.subsidy_balance >= float(amount):
+                    Ledger._charge(employee, Ledger._amount(amount), merchant=merchant, date=when)
+        merchant._settle_due()
+
+    @api.model
     def _cron_settle(self):
         self.sudo().search([("settlement_type", "=", "external")])._settle_due()
