@@ -16,11 +16,12 @@ DETAIL_KINDS = {
     "detail_topup": ("topup",),
     "detail_refund": ("refund",),
     "detail_card_cost": ("card_cost",),
-    "detail_subsidy": ("subsidy_grant", "subsidy_expiry"),
+    "detail_subsidy": ("subsidy_grant", "subsidy_expiry", "subsidy_withdrawal"),
     "detail_correction": ("correction",),
-    "detail_transfer": ("transfer",),
+    # A balance parked at a card replacement and claimed later (old rows: "transfer").
+    "detail_transfer": ("transfer", "claim_park", "claim_return"),
 }
-TOPUP_KINDS = ("topup", "refund", "subsidy_grant", "subsidy_expiry")
+TOPUP_KINDS = ("topup", "refund", "subsidy_grant", "subsidy_expiry", "subsidy_withdrawal")
 # Rows of a details export fetched at a time from a server-side cursor: memory stays flat.
 FETCH_ROWS = 20000
 
@@ -250,6 +251,7 @@ class CanteenReport(models.AbstractModel):
             ("refund", "subsidy"): 3,
             ("subsidy_grant", "subsidy"): 4,
             ("subsidy_expiry", "subsidy"): 5,
+            ("subsidy_withdrawal", "subsidy"): 5,  # taken back at a card cancellation
         }
         rows = defaultdict(lambda: [ZERO] * 8)
         for day, journal, kind, wallet, _count, amount in grouped:
@@ -262,7 +264,12 @@ class CanteenReport(models.AbstractModel):
             (self.env._("Cash"), [self.env._("Top-ups"), self.env._("Refunds")]),
             (
                 self.env._("Subsidy"),
-                [self.env._("Top-ups"), self.env._("Refunds"), self.env._("Granted"), self.env._("Expired")],
+                [
+                    self.env._("Top-ups"),
+                    self.env._("Refunds"),
+                    self.env._("Granted"),
+                    self.env._("Expired or Withdrawn"),
+                ],
             ),
             (self.env._("Net"), [self.env._("Cash"), self.env._("Subsidy")]),
         ]

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.addons.canteen_card.models.canteen_ledger_entry import MEAL_KIND_SELECTION
 from odoo.addons.canteen_card.tools.access import check_caller, check_companies
 
-from ..models.canteen_report import DETAIL_KINDS, SUMMARY_KINDS
+from ..models.canteen_report import DETAIL_KINDS, SUMMARY_KINDS, TOPUP_KINDS
 
 REPORT_READER = "canteen_report.group_report_reader"
 REPORT_KIND_SELECTION = [
@@ -104,7 +104,7 @@ class CanteenReportWizard(models.TransientModel):
         filters = self._check()
         Report = self.env["canteen.report"]
         kinds = DETAIL_KINDS.get(self.report_kind) or (
-            ("topup", "refund", "subsidy_grant", "subsidy_expiry")
+            TOPUP_KINDS
             if self.report_kind == "daily_topup"
             else ("charge", "correction")
         )
