@@ -20,4 +20,5 @@
         "wizard/canteen_face_wizard_views.xml",
         "views/canteen_face_menus.xml",
     ],
+    "demo": ["demo/canteen_face_demo.xml"],
 }

@@ -147,7 +147,9 @@ class TestReports(CanteenCardCase):
         return dict({"date_from": today - timedelta(days=10), "date_to": today + timedelta(days=1)}, **extra)
 
     def ledger_sum(self, domain):
-        entries = self.env["canteen.ledger.entry"].sudo().search(domain)
+        # The test's companies only: a database with demo data holds other companies' entries.
+        scope = [("company_id", "in", (self.company | self.branch).ids)]
+        entries = self.env["canteen.ledger.entry"].sudo().search(scope + domain)
         return sum((Decimal(str(e.amount)) for e in entries), Decimal("0.00")), sum(
             entries.mapped("charge_count")
         )

@@ -104,9 +104,7 @@ class CanteenReportWizard(models.TransientModel):
         filters = self._check()
         Report = self.env["canteen.report"]
         kinds = DETAIL_KINDS.get(self.report_kind) or (
-            TOPUP_KINDS
-            if self.report_kind == "daily_topup"
-            else ("charge", "correction")
+            TOPUP_KINDS if self.report_kind == "daily_topup" else ("charge", "correction")
         )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "canteen_report.canteen_report_analysis_action"
