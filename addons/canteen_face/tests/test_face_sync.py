@@ -90,7 +90,11 @@ class TestFaceSync(FaceCase):
         self.assertEqual((failed.state, failed.reason), ("failed", "photo_too_large"))
         self.assertEqual(
             self.env["canteen.face.sync"].search(
-                [("state", "=", "failed"), ("reason", "=", "photo_too_large")]
+                [
+                    ("state", "=", "failed"),
+                    ("reason", "=", "photo_too_large"),
+                    ("employee_id", "=", self.branch_person.id),  # the demo data has one too
+                ]
             ),
             failed,
         )
