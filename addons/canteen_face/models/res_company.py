@@ -47,7 +47,7 @@ class ResCompany(models.Model):
     )
     canteen_face_match_threshold = fields.Float(
         string="Face Match Distance",
-        default=0.4,
+        default=0.5,
         digits=(3, 3),
         help="Largest distance between normalised embeddings (0 to 2) for a face to match. "
         "Photos of one person measure 0.15 to 0.35, different people 0.55 and more.",

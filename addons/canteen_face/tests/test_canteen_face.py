@@ -104,6 +104,10 @@ class TestFaceEnrolment(FaceCase):
         self.assertEqual(Face._reason_message("no_face", {}, limits), "照片中未找到人脸。")
 
     def test_thresholds_are_company_settings(self):
+        defaults = self.env["res.company"].default_get(["canteen_face_match_threshold", "canteen_face_match_margin"])
+        self.assertEqual(
+            (defaults["canteen_face_match_threshold"], defaults["canteen_face_match_margin"]), (0.5, 0.05)
+        )
         self.hq.canteen_face_min_eye_distance = 400
         face = self.enrol(self.biden, photo("biden.jpg")).sudo()
         self.assertEqual(face.rejection_reason, "too_small")

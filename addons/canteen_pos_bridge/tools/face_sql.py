@@ -13,7 +13,7 @@ CURRENT_FACES = """
 CURRENT_FACE = CURRENT_FACES + " AND f.id = %s"
 # A company's match settings.
 SETTINGS = """
-    SELECT COALESCE(canteen_face_match_threshold, 0.4), COALESCE(canteen_face_match_margin, 0.05)
+    SELECT COALESCE(canteen_face_match_threshold, 0.5), COALESCE(canteen_face_match_margin, 0.05)
       FROM res_company WHERE id = %s::int
 """
 # The matched face, checked in the request's own transaction: still current, its person still
