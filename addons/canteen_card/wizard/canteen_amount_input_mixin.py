@@ -25,3 +25,9 @@ class CanteenAmountInputMixin(models.AbstractModel):
     def write(self, vals):
         self._canteen_check_amounts(vals)
         return super().write(vals)
+
+    def _confirm_or_draft(self):
+        """Called as superuser once the wizard's action has checked the caller: posts through
+        `_confirm`, the wizard's one posting path. canteen_approval drafts an approval request
+        instead when the company asks for one; the approved request then calls `_confirm`."""
+        return self._confirm()

@@ -34,7 +34,7 @@ class CanteenCorrectionWizard(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         check_caller(self.env, OPERATOR, self.entry_id.company_id)
-        return self.sudo()._confirm()
+        return self.sudo()._confirm_or_draft()
 
     def _confirm(self):
         Log = self.env["canteen.operation.log"]

@@ -75,23 +75,37 @@ class CanteenImportMixin(models.AbstractModel):
     def action_import(self):
         self.ensure_one()
         check_caller(self.env, self._canteen_group, self.company_id)
+        return self.sudo()._apply_or_draft(self._checked_plan())
+
+    def _checked_plan(self):
+        """Read the file and check every row: the plan, or a UserError listing the bad rows."""
         rows = self._read_file()
         errors = []
         plan = self._check_rows(rows, errors)
         if errors:
             raise UserError(self._errors_message(errors))
-        message = self.sudo()._apply(plan)
+        return plan
+
+    def _apply_or_draft(self, plan):
+        """Called as superuser once the caller is checked: imports the plan. canteen_approval
+        drafts an approval request instead when the company asks for one; the approved request
+        then calls `_import_checked`."""
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "title": self.env._("Import done"),
-                "message": message,
+                "message": self._apply(plan),
                 "type": "success",
                 "sticky": False,
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _import_checked(self):
+        """Check the file again (balances and versions may have moved since) and import it: the
+        one posting path of an import; returns its message."""
+        return self._apply(self._checked_plan())
 
     def _read_file(self):
         if not self.file:

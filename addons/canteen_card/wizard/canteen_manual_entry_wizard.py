@@ -51,7 +51,7 @@ class CanteenManualEntryWizard(models.TransientModel):
         self.ensure_one()
         check_caller(self.env, OPERATOR, self.employee_id.company_id)
         check_companies(self.env, self.merchant_id.company_id)
-        return self.sudo()._confirm()
+        return self.sudo()._confirm_or_draft()
 
     def _confirm(self):
         amount = self.env["canteen.ledger"]._amount(self.amount)

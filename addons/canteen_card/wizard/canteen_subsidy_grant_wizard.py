@@ -47,7 +47,7 @@ class CanteenSubsidyGrantWizard(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         check_caller(self.env, MANAGER, self.employee_ids.company_id | self.department_ids.company_id)
-        return self.sudo()._confirm()
+        return self.sudo()._confirm_or_draft()
 
     def _confirm(self):
         employees = self._recipients()

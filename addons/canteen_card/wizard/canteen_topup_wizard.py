@@ -39,7 +39,7 @@ class CanteenTopupWizard(models.TransientModel):
     def action_confirm(self):
         self.ensure_one()
         check_caller(self.env, OPERATOR, self.employee_ids.company_id)
-        return self.sudo()._confirm()
+        return self.sudo()._confirm_or_draft()
 
     def _confirm(self):
         if self.mode == "refund" and self.wallet_kind != "cash":
