@@ -46,8 +46,9 @@ class CanteenLedger(models.AbstractModel):
         values=None,
     ):
         """Charge a cardholder for consumption at a merchant; returns the entries."""
-        if merchant.company_id not in employee.company_id.parent_ids:
-            # The liability is the cardholder's company's; its merchants are its own or its parents'.
+        if not employee.company_id._canteen_accepts_cards_at(merchant.company_id):
+            # The liability is the cardholder's company's; another company's merchant is cleared
+            # through intercompany accounts, where the company's settings accept its cards.
             raise UserError(
                 self.env._(
                     "%(person)s cannot pay at %(merchant)s, a merchant of another company.",

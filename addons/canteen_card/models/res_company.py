@@ -20,6 +20,8 @@ ACCOUNT_SPECS = {
     "canteen_subsidy_expense_account_id": ("621900", "expense", _lt("Meal Subsidies")),
     "canteen_card_cost_account_id": ("419100", "income", _lt("Card Costs")),
     "canteen_claim_account_id": ("219400", "liability_current", _lt("Card Balances Awaiting Claim")),
+    "canteen_ic_payable_account_id": ("219500", "liability_current", _lt("Intercompany Card Payables")),
+    "canteen_ic_receivable_account_id": ("119500", "asset_current", _lt("Intercompany Card Receivables")),
 }
 CASH_JOURNAL_NAME = _lt("Card Desk Cash")
 JOURNAL_SPECS = {
@@ -67,6 +69,33 @@ class ResCompany(models.Model):
         string="Balances Awaiting Claim Account",
         check_company=True,
         help="Holds the balance of a replaced card until its holder claims it (卡金补领).",
+    )
+    canteen_ic_payable_account_id = fields.Many2one(
+        "account.account",
+        string="Intercompany Payable Account",
+        check_company=True,
+        help="Credited in the cardholder's company when its cards are spent at a merchant of another "
+        "company of the group: what it owes that company (the partner of each journal item).",
+    )
+    canteen_ic_receivable_account_id = fields.Many2one(
+        "account.account",
+        string="Intercompany Receivable Account",
+        check_company=True,
+        help="Debited in the merchant's company for what cards of another company of the group spent "
+        "at its merchants: what that company owes it.",
+    )
+    canteen_cards_at_parent = fields.Boolean(
+        string="Cards Accepted at Parent Companies",
+        default=True,
+        help="This company's cards pay at the merchants of the companies above it (its parent and theirs).",
+    )
+    canteen_cards_at_siblings = fields.Boolean(
+        string="Cards Accepted at Sibling Companies",
+        help="This company's cards pay at the merchants of the other companies under the same parent.",
+    )
+    canteen_cards_at_branches = fields.Boolean(
+        string="Cards Accepted at Branches",
+        help="This company's cards pay at the merchants of the companies below it.",
     )
     canteen_grey_wait_days = fields.Integer(
         string="Grey-Record Waiting Days",
@@ -197,6 +226,40 @@ class ResCompany(models.Model):
                 )
             )
         return journal, account
+
+    def _canteen_accepts_cards_at(self, merchant_company):
+        """Whether this company's cards pay at merchants of `merchant_company` (部分园区卡可跨园区使用):
+        always at its own, at the companies above, beside or below it as its settings say, never
+        in another group. The bridge applies the same rule in SQL (charge_sql.ALLOWED)."""
+        self.ensure_one()
+        company, merchant_company = self.sudo(), merchant_company.sudo()
+        if company == merchant_company:
+            return True
+        if company.root_id != merchant_company.root_id:
+            return False
+        if merchant_company in company.parent_ids:
+            return company.canteen_cards_at_parent
+        if company in merchant_company.parent_ids:
+            return company.canteen_cards_at_branches
+        if company.parent_id == merchant_company.parent_id:
+            return company.canteen_cards_at_siblings
+        return False
+
+    def _canteen_intercompany_accounts(self):
+        """(payable, receivable) intercompany accounts of the company, created on first use."""
+        self.ensure_one()
+        if not (self.canteen_ic_payable_account_id and self.canteen_ic_receivable_account_id):
+            self._canteen_setup_accounting()
+        payable, receivable = self.canteen_ic_payable_account_id, self.canteen_ic_receivable_account_id
+        if not (payable and receivable):
+            raise UserError(
+                self.env._(
+                    "%(company)s has no chart of accounts: install one (Accounting settings) before "
+                    "moving money.",
+                    company=self.name,
+                )
+            )
+        return payable, receivable
 
     def _canteen_timezone(self):
         """The time zone that decides which day a charge belongs to."""

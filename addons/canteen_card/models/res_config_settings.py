@@ -33,3 +33,12 @@ class ResConfigSettings(models.TransientModel):
     canteen_correction_manager_hours = fields.Integer(
         related="company_id.canteen_correction_manager_hours", readonly=False
     )
+    canteen_cards_at_parent = fields.Boolean(related="company_id.canteen_cards_at_parent", readonly=False)
+    canteen_cards_at_siblings = fields.Boolean(related="company_id.canteen_cards_at_siblings", readonly=False)
+    canteen_cards_at_branches = fields.Boolean(related="company_id.canteen_cards_at_branches", readonly=False)
+    canteen_ic_payable_account_id = fields.Many2one(
+        related="company_id.canteen_ic_payable_account_id", readonly=False
+    )
+    canteen_ic_receivable_account_id = fields.Many2one(
+        related="company_id.canteen_ic_receivable_account_id", readonly=False
+    )

@@ -413,6 +413,10 @@ class Charge:
             raise Decline("unknown_identity")
         account = row["account"]
         values["company_id"] = account.company_id
+        if not row["allowed_here"]:
+            # The cardholder's company does not accept its cards at this merchant's company
+            # (res.company._canteen_accepts_cards_at); offline too: declined like an unknown card.
+            raise Decline("not_allowed_here")
         self._check_time()
         after_loss = self._check_card(row)
         if account.cardholder_state != "active" and not offline:
@@ -666,7 +670,10 @@ def balance(tx, terminal, identity):
             return None
     params = {key: [None] for key in READ_KEYS}
     params.update(
-        kind=[kind], value=[value.upper() if kind in ("card", "qr") else value], path=[terminal.company_path]
+        kind=[kind],
+        value=[value.upper() if kind in ("card", "qr") else value],
+        path=[terminal.company_path],
+        terminal=[terminal.id],
     )
     row = tx.execute((charge_sql.BALANCE, params)).fetchone()
     if not row:

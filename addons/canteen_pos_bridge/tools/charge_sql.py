@@ -14,16 +14,19 @@ BATCH = """
                                %(day)s::date[], %(window)s::int[])
                         WITH ORDINALITY AS q(kind, value, path, terminal, seq, meal, day, dedup, i))
 """
-# A cardholder by one of their columns, among the companies of the terminal's subtree, with
-# the number of people the value names there (more than one: ambiguous, declined).
+# A cardholder by one of their columns, among the companies of the terminal's group (a card
+# UID or an employee number names one live person in a whole group), with the number of people
+# the value names there (more than one: ambiguous, declined). Whether the holder may pay at the
+# terminal's merchant is the company rule of ALLOWED.
 HOLDER_BY = """
             (SELECT e.id, c.id, c.state, c.lost_at, c.expiry_date, COUNT(*) OVER () AS matches
                FROM hr_employee e
                LEFT JOIN canteen_card c ON c.employee_id = e.id AND c.state IN ('active', 'lost')
               WHERE q.kind = '{kind}' AND e.{column} = q.value AND e.active
-                AND e.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
+                AND e.company_id IN (SELECT b.id FROM res_company b
+                                      WHERE b.parent_path LIKE split_part(q.path, '/', 1) || '/%%')
               LIMIT 1)"""
-# The cardholder each identity names, among the terminal's company and its branches: a card
+# The cardholder each identity names, among the companies of the terminal's group: a card
 # UID (a dead card may share it: the live one, then the newest, wins; a payment QR code names
 # one once the engine has checked its signature), an employee number or a face id. Only the
 # branch of the identity's kind runs. `matches` counts the live cards (or the people) the value
@@ -35,12 +38,30 @@ PERSON = f"""
                     COUNT(*) FILTER (WHERE c.state IN ('active', 'lost')) OVER () AS matches
                FROM canteen_card c
               WHERE q.kind IN ('card', 'qr') AND c.uid = q.value
-                AND c.company_id IN (SELECT b.id FROM res_company b WHERE b.parent_path LIKE q.path || '%%')
+                AND c.company_id IN (SELECT b.id FROM res_company b
+                                      WHERE b.parent_path LIKE split_part(q.path, '/', 1) || '/%%')
               ORDER BY c.state IN ('active', 'lost') DESC, c.id DESC LIMIT 1)
             UNION ALL {HOLDER_BY.format(kind="employee", column="employee_no")}
             UNION ALL {HOLDER_BY.format(kind="face", column="canteen_face_id")}
         ) AS found)
 """  # noqa: S608 - constants
+# Whether the cardholder's company (`{company}`) accepts its cards at the merchant of the
+# terminal `{terminal}` (res.company._canteen_accepts_cards_at in SQL): at its own merchants,
+# at its parents', siblings' or branches' as its settings say (部分园区卡可跨园区使用). A terminal
+# without a merchant (balance inquiries) stands for its own company.
+ALLOWED = """
+           (SELECT CASE WHEN w.id = mc.id THEN TRUE
+                        WHEN w.parent_path LIKE mc.parent_path || '%%'
+                             THEN COALESCE(w.canteen_cards_at_parent, TRUE)
+                        WHEN mc.parent_path LIKE w.parent_path || '%%'
+                             THEN COALESCE(w.canteen_cards_at_branches, FALSE)
+                        WHEN w.parent_id = mc.parent_id THEN COALESCE(w.canteen_cards_at_siblings, FALSE)
+                        ELSE FALSE END
+              FROM canteen_terminal t
+              LEFT JOIN canteen_merchant m ON m.id = t.merchant_id
+              JOIN res_company mc ON mc.id = COALESCE(m.company_id, t.company_id)
+              JOIN res_company w ON w.id = {company}
+             WHERE t.id = {terminal})"""
 # Lock the wallets of everyone in the batch, in id order (as the ledger core always does).
 LOCK = f"WITH {BATCH}, {PERSON} " + ledger_core.LOCK_WALLETS.format(  # noqa: S608 - our own fragments
     employees="SELECT employee_id FROM person"
@@ -59,6 +80,7 @@ def read_query(ctes="", columns="", joins=""):
              WHERE terminal_id = q.terminal AND seq = q.seq) AS previous,
            nextval('canteen_transaction_id_seq') AS tx_id, to_char(now(), 'YYYYMMDD') AS tx_day,
            p.employee_id, p.card_id, p.state, p.lost_at, p.expiry_date, p.matches, h.name, h.employee_no,
+           {ALLOWED.format(company="h.company_id", terminal="q.terminal")} AS allowed_here,
            CASE WHEN q.dedup > 0 THEN
                (SELECT json_build_array(d.id, d.name) FROM canteen_transaction d
                   JOIN canteen_terminal dt ON dt.id = d.terminal_id
@@ -96,7 +118,8 @@ BALANCE = f"""
     SELECT p.card_id, p.state, p.expiry_date, h.name, h.employee_no, p.matches,
            (SELECT json_object_agg(w.kind, w.balance::text)
               FROM canteen_wallet w WHERE w.employee_id = p.employee_id)
-      FROM person p JOIN hr_employee h ON h.id = p.employee_id
+      FROM q JOIN person p ON p.i = q.i JOIN hr_employee h ON h.id = p.employee_id
+     WHERE {ALLOWED.format(company="h.company_id", terminal="q.terminal")}
 """  # noqa: S608 - our own fragments
 
 # The writes, after the decisions: nonces (a second use of one violates its unique key),
