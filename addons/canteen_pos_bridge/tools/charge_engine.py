@@ -8,6 +8,7 @@ decide each in Python, then write them all with the unit's closing (COMMIT on th
 """
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -213,8 +214,14 @@ def check_card_state(card_id, state, expiry_date, on_date):
         raise Decline("card_expired")
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name):
+    # pytz normalises the name at every lookup; an upload converts a thousand records.
+    return pytz.timezone(name)
+
+
 def local_moment(terminal, moment_utc):
-    return pytz.utc.localize(moment_utc).astimezone(pytz.timezone(terminal.timezone))
+    return pytz.utc.localize(moment_utc).astimezone(_zone(terminal.timezone))
 
 
 def meal_kind(terminal, local):

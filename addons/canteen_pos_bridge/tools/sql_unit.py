@@ -35,6 +35,12 @@ def numbered(query):
     return PLACEHOLDER.sub(number, query), keys
 
 
+# Element types whose text needs no quotes in an array literal (digits, a sign, a point, or
+# True/False); None is NULL.
+_UNQUOTED = frozenset((int, bool, Decimal, type(None)))
+_NONE = type(None)
+
+
 def array_text(value):
     """A list as the text of a PostgreSQL array ('{"1","2",NULL}'), anything else as it is.
 
@@ -47,21 +53,26 @@ def array_text(value):
         return value
     kinds = set(map(type, value))
     if kinds <= _UNQUOTED:
-        return "{%s}" % ",".join("NULL" if item is None else str(item) for item in value)  # noqa: UP031
-    if kinds == _STRINGS:
-        raw = "\x00".join(value)
-        if '"' not in raw and "\\" not in raw and raw.count("\x00") == len(value) - 1:
-            return '{"%s"}' % raw.replace("\x00", '","')  # noqa: UP031
-    return "{%s}" % ",".join(  # noqa: UP031 - braces would need doubling in an f-string
-        "NULL" if item is None else '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
-        for item in value
+        if _NONE in kinds:
+            return "{%s}" % ",".join("NULL" if item is None else str(item) for item in value)  # noqa: UP031
+        return "{%s}" % ",".join(map(str, value))  # noqa: UP031
+    # Quote every element, escaping the joined text once rather than element by element; the
+    # elements are joined with NUL, which PostgreSQL text cannot hold, so the split is exact
+    # (an element holding a NUL takes the slow path, where PostgreSQL refuses it).
+    texts = ["" if item is None else str(item) for item in value]
+    raw = "\x00".join(texts)
+    if raw.count("\x00") != len(value) - 1:
+        return "{%s}" % ",".join(  # noqa: UP031 - braces would need doubling in an f-string
+            "NULL" if item is None else '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for item in value
+        )
+    if '"' in raw or "\\" in raw:
+        raw = raw.replace("\\", "\\\\").replace('"', '\\"')
+    if _NONE not in kinds:
+        return '{"%s"}' % raw.replace("\x00", '","')  # noqa: UP031
+    return "{%s}" % ",".join(  # noqa: UP031
+        "NULL" if item is None else f'"{text}"' for item, text in zip(value, raw.split("\x00"), strict=True)
     )
-
-
-# Element types whose text needs no quotes in an array literal (digits, a sign, a point, or
-# True/False), and the one type of a column of plain strings.
-_UNQUOTED = frozenset((int, bool, Decimal, type(None)))
-_STRINGS = frozenset((str,))
 
 
 class Unit:
