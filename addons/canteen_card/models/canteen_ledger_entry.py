@@ -1,3 +1,5 @@
+import operator as op
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -17,6 +19,7 @@ ENTRY_KIND_SELECTION = [
     ("claim_park", "Parked for Claim"),
     ("claim_return", "Old Card Balance Claimed"),
 ]
+COMPARE = {">": op.gt, ">=": op.ge, "<": op.lt, "<=": op.le, "=": op.eq, "!=": op.ne}
 # The meals of a day (餐别); canteen_pos_bridge's meal periods use the same keys.
 MEAL_KIND_SELECTION = [
     ("breakfast", "Breakfast"),
@@ -80,7 +83,18 @@ class CanteenLedgerEntry(models.Model):
         "canteen.ledger.entry", "related_entry_id", string="Corrections", readonly=True
     )
     related_entry_id = fields.Many2one(
-        "canteen.ledger.entry", string="Corrects", readonly=True, help="The charge this entry corrects."
+        "canteen.ledger.entry",
+        string="Corrects",
+        readonly=True,
+        index="btree_not_null",
+        help="The charge this entry corrects.",
+    )
+    correctable_amount = fields.Monetary(
+        string="Left to Correct",
+        compute="_compute_correctable_amount",
+        search="_search_correctable_amount",
+        help="What corrections can still give back of a charge at a merchant: the amount charged "
+        "less the corrections already made. 0 for a charge corrected in full and for other movements.",
     )
     clearing_id = fields.Many2one("canteen.clearing", readonly=True, index="btree_not_null")
     note = fields.Char(readonly=True)
@@ -104,6 +118,48 @@ class CanteenLedgerEntry(models.Model):
         help="1 on the first entry of a charge, 0 otherwise: a charge paid from both wallets "
         "is two entries, and the sum of this column counts charges (meals).",
     )
+
+    @api.depends("kind", "merchant_id", "amount", "correction_ids.amount")
+    def _compute_correctable_amount(self):
+        charges = self.filtered(lambda e: e.kind == "charge" and e.merchant_id and isinstance(e.id, int))
+        corrected = dict(
+            self.sudo()._read_group(
+                [("related_entry_id", "in", charges.ids), ("kind", "=", "correction")],
+                ["related_entry_id"],
+                ["amount:sum"],
+            )
+        )
+        for entry in self:
+            rest = -entry.amount - corrected.get(entry, 0.0) if entry in charges else 0.0
+            entry.correctable_amount = max(entry.currency_id.round(rest) if entry.currency_id else rest, 0.0)
+
+    def _search_correctable_amount(self, operator, value):
+        """Charges by what is left to correct, read from the corrections (few) rather than by
+        computing every charge: a charge without corrections has its whole amount left."""
+        comparisons = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
+        if operator not in comparisons:
+            raise UserError(self.env._("Charges cannot be searched by what is left to correct that way."))
+        value = float(value or 0.0)
+        corrected = SQL(
+            "(SELECT related_entry_id FROM canteen_ledger_entry "
+            "WHERE kind = 'correction' AND related_entry_id IS NOT NULL)"
+        )
+        matching = SQL(
+            """(SELECT r.id FROM canteen_ledger_entry r
+                  JOIN canteen_ledger_entry c ON c.related_entry_id = r.id AND c.kind = 'correction'
+                 GROUP BY r.id, r.amount
+                HAVING GREATEST(-r.amount - SUM(c.amount), 0) %s %s)""",
+            SQL(operator),
+            value,
+        )
+        charge = ["&", ("kind", "=", "charge"), ("merchant_id", "!=", False)]
+        # A charge's amount is negative: "-amount > v" is "amount < -v".
+        uncorrected = ["&", ("id", "not in", corrected), ("amount", comparisons[operator], -value)]
+        domain = [*charge, "|", *uncorrected, ("id", "in", matching)]
+        if COMPARE[operator](0.0, value):
+            # Every other movement has nothing to correct (0).
+            domain = ["|", "|", ("kind", "!=", "charge"), ("merchant_id", "=", False), *domain]
+        return domain
 
     def init(self):
         # Immutability is enforced by PostgreSQL itself, whatever path a write takes.

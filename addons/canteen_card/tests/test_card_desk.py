@@ -3,6 +3,7 @@ import re
 
 import pytz
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
@@ -347,6 +348,46 @@ class TestCardDesk(CanteenCardCase):
         self.assertEqual(self.balances(self.alice), (50.0, 0.0))
         with self.assertRaisesRegex(UserError, "Only a charge"):
             self.env["canteen.ledger"]._correct(charge.correction_ids, 0)
+
+    def test_correct_is_not_offered_once_the_charge_is_corrected_in_full(self):
+        self.topup(self.alice, 50)
+        charge = self.charge(self.alice, 12)
+        other = self.charge(self.alice, 3)
+        Entry = self.env["canteen.ledger.entry"]
+        self.assertEqual(charge.correctable_amount, 12)
+        self.assertEqual(charge.correction_ids.correctable_amount, 0, "a correction is not corrected")
+        Wizard = self.env["canteen.correction.wizard"]
+        Wizard.create({"entry_id": charge.id, "new_amount": 5}).action_confirm()
+        self.assertEqual(charge.correctable_amount, 5)
+        mine = [("employee_id", "=", self.alice.id)]
+        self.assertEqual(Entry.search([*mine, ("correctable_amount", ">", 0)]), charge | other)
+        self.assertEqual(Entry.search([*mine, ("correctable_amount", "=", 5)]), charge)
+        self.assertEqual(
+            Entry.search([*mine, ("correctable_amount", ">=", 4), ("kind", "=", "charge")]), charge
+        )
+        # A second correction beyond what is left (7.00 of a charge that stands at 5.00) is
+        # refused in the wizard's words, and nothing is posted.
+        entries = Entry.search_count(mine)
+        with self.assertRaisesRegex(UserError, "stands at 5.00 after its corrections"):
+            Wizard.create({"entry_id": charge.id, "new_amount": 7}).action_confirm()
+        self.assertEqual(Entry.search_count(mine), entries, "nothing posted")
+        Wizard.create({"entry_id": charge.id, "new_amount": 0}).action_confirm()
+        self.assertEqual((charge.correctable_amount, self.balances(self.alice)), (0, (47.0, 0.0)))
+        # Corrected in full: no longer offered (button, charge list of the wizard, the
+        # Corrections menu's default filter) and refused if tried all the same.
+        self.assertEqual(Entry.search([*mine, ("correctable_amount", ">", 0)]), other)
+        self.assertIn(charge, Entry.search([*mine, ("correctable_amount", "=", 0)]))
+        entries = Entry.search_count(mine)
+        stale = Wizard.create({"entry_id": charge.id, "new_amount": 0})
+        self.assertEqual(stale.charged, 0)
+        with self.assertRaisesRegex(UserError, "already corrected in full"):
+            stale.action_confirm()
+        self.assertEqual(Entry.search_count(mine), entries, "nothing posted")
+        self.assertEqual(self.balances(self.alice), (47.0, 0.0))
+        form = etree.fromstring(self.env.ref("canteen_card.canteen_ledger_entry_view_form").arch)
+        (button,) = form.xpath("//button[@name='action_correct']")
+        self.assertIn("correctable_amount <= 0", button.get("invisible"))
+        self.assertIn("('correctable_amount', '>', 0)", Wizard._fields["entry_id"].domain)
 
     def test_manual_entry_is_a_charge_with_terminal_and_time(self):
         self.topup(self.alice, 50)

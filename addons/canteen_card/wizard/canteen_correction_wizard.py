@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..tools.access import OPERATOR, check_caller
 from ..tools.display import notification
@@ -16,7 +17,7 @@ class CanteenCorrectionWizard(models.TransientModel):
         "canteen.ledger.entry",
         string="Charge",
         required=True,
-        domain="[('kind', '=', 'charge'), ('merchant_id', '!=', False)]",
+        domain="[('kind', '=', 'charge'), ('merchant_id', '!=', False), ('correctable_amount', '>', 0)]",
     )
     employee_id = fields.Many2one(related="entry_id.employee_id", string="Cardholder")
     merchant_id = fields.Many2one(related="entry_id.merchant_id")
@@ -28,8 +29,7 @@ class CanteenCorrectionWizard(models.TransientModel):
     @api.depends("entry_id")
     def _compute_charged(self):
         for wizard in self:
-            entry = wizard.entry_id
-            wizard.charged = -entry.amount - sum(entry.correction_ids.mapped("amount"))
+            wizard.charged = wizard.entry_id.correctable_amount
 
     def action_confirm(self):
         self.ensure_one()
@@ -37,6 +37,7 @@ class CanteenCorrectionWizard(models.TransientModel):
         return self.sudo()._confirm_or_draft()
 
     def _confirm(self):
+        self._check_rest()
         Log = self.env["canteen.operation.log"]
         employee = self.entry_id.employee_id
         before = Log._balances(employee)
@@ -54,6 +55,7 @@ class CanteenCorrectionWizard(models.TransientModel):
                 amount=new_amount,
             ),
         )
+        self.entry_id.invalidate_recordset(["correctable_amount"])
         refund = f"{sum(correction.mapped('amount')):.2f}"
         return notification(
             self.env._(
@@ -67,3 +69,27 @@ class CanteenCorrectionWizard(models.TransientModel):
             ),
             title=self.env._("Charge Corrected"),
         )
+
+    def _check_rest(self):
+        """Refuse a correction beyond what is left of the charge, read afresh (another operator
+        may have corrected it since this wizard opened)."""
+        entry = self.entry_id
+        entry.invalidate_recordset(["correction_ids", "correctable_amount"])
+        rest = entry.correctable_amount
+        if not rest:
+            raise UserError(
+                self.env._(
+                    "Charge #%(entry)s is already corrected in full: nothing is left to give back.",
+                    entry=entry.id,
+                )
+            )
+        if self.new_amount > rest:
+            rest_text = f"{rest:.2f}"
+            raise UserError(
+                self.env._(
+                    "Charge #%(entry)s stands at %(rest)s after its corrections: a correction can only "
+                    "lower it (type 0 to %(rest)s); record more money as a manual entry.",
+                    entry=entry.id,
+                    rest=rest_text,
+                )
+            )

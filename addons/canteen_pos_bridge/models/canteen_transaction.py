@@ -126,20 +126,26 @@ class CanteenTransaction(models.Model):
         ledger = self.env["canteen.ledger"].sudo()
         for transaction in self.sudo():
             # The card is cancelled and the person may have resigned: a plain debit of the cash
-            # wallet, as a charge at the merchant (cleared with it), a debt if need be.
+            # wallet, as a charge at the merchant (cleared with it), a debt if need be. Its meal
+            # and local day are the record's, as for any charge the bridge books.
+            values = {
+                "merchant_id": transaction.terminal_id.merchant_id.id,
+                "terminal_id": transaction.terminal_id.id,
+                "card_id": transaction.card_id.id or None,
+                "transaction_ref": transaction.name,
+                "date": transaction.occurred_at,
+                "meal_kind": transaction.meal_kind or None,
+            }
+            if transaction.business_date:
+                # Without one, the ledger reckons the day in the company's time zone.
+                values["business_date"] = transaction.business_date
             ledger._debit(
                 transaction.employee_id,
                 "cash",
                 Decimal(str(transaction.amount_requested)),
                 "charge",
                 note=self.env._("Exception %(name)s charged", name=transaction.name),
-                values={
-                    "merchant_id": transaction.terminal_id.merchant_id.id,
-                    "terminal_id": transaction.terminal_id.id,
-                    "card_id": transaction.card_id.id or None,
-                    "transaction_ref": transaction.name,
-                    "date": transaction.occurred_at,
-                },
+                values=values,
                 floor=Decimal("-Infinity"),
             )
         self._close_exceptions("charged")

@@ -72,6 +72,9 @@ class TestChargeRules(CanteenCardCase):
         transaction = self.env["canteen.transaction"].search([("name", "=", answer["transaction_id"])])
         self.assertLess(abs(entry.date - datetime.now(UTC).replace(tzinfo=None)), timedelta(seconds=60))
         self.assertLess(transaction.occurred_at, entry.date - timedelta(seconds=150))
+        # A terminal, not a user, wrote both rows.
+        nobody = self.env["res.users"]
+        self.assertEqual((transaction.create_uid, entry.create_uid), (nobody, nobody))
 
     def test_offline_records_within_the_days_and_never_in_the_future(self):
         self.topup(self.alice, 50)
@@ -105,22 +108,46 @@ class TestChargeRules(CanteenCardCase):
         self.assertEqual(self.balances(self.alice), (20.0, 0.0))
 
     def test_offline_record_of_a_cancelled_card_goes_to_the_exception_queue(self):
+        self.env["canteen.meal.period"].create(
+            {"merchant_id": self.merchant.id, "kind": "dinner", "hour_from": 0, "hour_to": 24}
+        )
+        self.company.resource_calendar_id.tz = "Asia/Shanghai"
         self.topup(self.bob, 30)
         card = self.bob.current_card_id
         self.bob._canteen_cancel(card_cost=0)
         self.assertEqual(self.balances(self.bob), (0.0, 0.0))
+        # 18:00 UTC is 02:00 of the next day in Shanghai: the record's day is not the UTC day.
+        occurred = datetime.now(UTC).replace(hour=18, minute=0, second=0, microsecond=0)
+        occurred -= timedelta(days=1 if occurred > datetime.now(UTC) else 0)
         answer = self.send(
-            self.free, self.bob, "8.00", offline=True, identity={"type": "card", "value": card.uid}
+            self.free,
+            self.bob,
+            "8.00",
+            offline=True,
+            occurred=occurred,
+            identity={"type": "card", "value": card.uid},
         )
         self.assertEqual((answer["status"], answer["reason"]), ("exception", "card_cancelled"))
         transaction = self.env["canteen.transaction"].search([("name", "=", answer["transaction_id"])])
         self.assertEqual((transaction.exception_state, transaction.amount_requested), ("open", 8))
+        self.assertEqual(
+            (transaction.meal_kind, transaction.business_date),
+            ("dinner", (occurred + timedelta(hours=8)).date()),
+        )
+        # The company moves to UTC before the exception is charged: the charge keeps the
+        # record's day and meal (the ledger would otherwise reckon the day anew).
+        self.company.resource_calendar_id.tz = "UTC"
         self.assertEqual(self.balances(self.bob), (0.0, 0.0), "nothing charged onto the refunded wallet")
         operator = self._user("rules_operator", "canteen_card.group_card_operator", [self.company])
         with self.assertRaises(AccessError):
             transaction.with_user(operator).action_exception_charge()
         transaction.action_exception_charge()
         self.assertEqual(self.balances(self.bob), (-8.0, 0.0))
+        entry = self.env["canteen.ledger.entry"].search([("transaction_ref", "=", transaction.name)])
+        self.assertEqual(
+            (entry.kind, entry.meal_kind, entry.business_date, entry.charge_count),
+            ("charge", "dinner", transaction.business_date, 1),
+        )
         self.assertEqual(transaction.exception_state, "charged")
         with self.assertRaises(UserError):
             transaction.action_exception_dismiss()
