@@ -50,6 +50,8 @@ class TestCashierAndTerminalAdmin(CanteenCardCase):
         self.assertEqual((transaction.status, transaction.charged), ("approved", 12.5))
         entry = self.env["canteen.ledger.entry"].search([("transaction_ref", "=", transaction.name)])
         self.assertEqual((entry.terminal_id, entry.merchant_id), (virtual, self.merchant))
+        # The cashier is the operator of the charge (a terminal's charges have none).
+        self.assertEqual((transaction.create_uid, entry.create_uid), (self.env.user, self.env.user))
 
     def test_cashier_declines_with_the_reason(self):
         self.topup(self.bob, 5)

@@ -311,8 +311,9 @@ class Charge:
     before every decision of the batch is made, so a decline or a bad request undoes nothing.
     """
 
-    def __init__(self, terminal, request, *, offline=False, nonce=None):
-        self.terminal, self.offline, self.nonce = terminal, offline, nonce
+    def __init__(self, terminal, request, *, offline=False, nonce=None, uid=None):
+        # uid: the Odoo user who charges (the backend cashier); None for a terminal's charge.
+        self.terminal, self.offline, self.nonce, self.uid = terminal, offline, nonce, uid
         self.seq = parse_seq(request.get("seq"))
         self.identity = parse_identity(request.get("identity"))
         self.occurred = parse_time(request.get("occurred_at"))
@@ -393,6 +394,7 @@ class Charge:
             "charged": None,
             "discount": None,
             "exception_state": None,
+            "create_uid": self.uid,
         }
         self.answer = {"seq": self.seq, "transaction_id": name, "replayed": False}
         try:
@@ -564,7 +566,8 @@ def write_statements(charges):
         statements.append((charge_sql.TRANSACTIONS, columns))
     postings = [charge.posting for charge in written if charge.posting]
     if postings:
-        query, params, _after = ledger_core.entries_statement(postings)
+        # Written by a terminal (no user: see charge_sql.TRANSACTIONS) or by one cashier.
+        query, params, _after = ledger_core.entries_statement(postings, uid=written[0].uid)
         statements.append((query, params))
     return statements
 
@@ -593,10 +596,10 @@ def run(tx, charges):
     return [charge for charge in charges if id(charge) not in decided_ids]
 
 
-def charge(tx, terminal, request, *, offline=False, nonce=None):
+def charge(tx, terminal, request, *, offline=False, nonce=None, uid=None):
     """Authorise and charge one request on the unit `tx`, finishing it; returns the answer.
     BadRequest when the request is malformed (nothing written)."""
-    return charge_one(tx, Charge(terminal, request, offline=offline, nonce=nonce))
+    return charge_one(tx, Charge(terminal, request, offline=offline, nonce=nonce, uid=uid))
 
 
 def charge_one(tx, charge_):

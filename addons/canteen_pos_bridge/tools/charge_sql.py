@@ -124,7 +124,10 @@ BALANCE = f"""
 
 # The writes, after the decisions: nonces (a second use of one violates its unique key),
 # heartbeats, then the transaction records (a (terminal, seq) recorded meanwhile violates
-# its unique key). The ledger core's entries statement follows them.
+# its unique key). The ledger core's entries statement follows them. A terminal, not a user,
+# writes most of these rows (their terminal_id says which): their create_uid and write_uid stay
+# empty, which also spares PostgreSQL two foreign-key checks per row (an offline upload writes
+# thousands); the backend cashier's charges carry the cashier.
 NONCES = """
     INSERT INTO canteen_terminal_nonce (terminal_id, nonce, seen_at)
     SELECT t, n, now() AT TIME ZONE 'UTC' FROM unnest(%s::int[], %s::varchar[]) AS x(t, n)
@@ -158,13 +161,14 @@ TRANSACTION_TYPES = {
     "charged": "numeric",
     "discount": "numeric",
     "exception_state": "varchar",
+    "create_uid": "int",
     "response": "text",  # JSON: no array of text is cast to jsonb[] implicitly, so cast below
 }
 TRANSACTIONS = f"""
     INSERT INTO canteen_transaction ({", ".join(TRANSACTION_TYPES)},
-                                     create_uid, write_uid, create_date, write_date)
+                                     write_uid, create_date, write_date)
     SELECT {", ".join(TRANSACTION_TYPES)[: -len("response")]}response::jsonb,
-           1, 1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+           create_uid, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
       FROM unnest({", ".join(f"%s::{sql_type}[]" for sql_type in TRANSACTION_TYPES.values())})
            AS x({", ".join(TRANSACTION_TYPES)})
 """  # noqa: S608 - constants

@@ -56,7 +56,9 @@ class CanteenCashierWizard(models.TransientModel):
             "amount": f"{self.amount:.2f}" if self.amount else None,
         }
         try:
-            answer = charge_engine.charge(Unit.savepoint(self.env.cr, "canteen_cashier"), terminal, request)
+            answer = charge_engine.charge(
+                Unit.savepoint(self.env.cr, "canteen_cashier"), terminal, request, uid=self.env.uid
+            )
         except charge_engine.BadRequest as error:
             raise UserError(str(error)) from error
         self.env.invalidate_all()
