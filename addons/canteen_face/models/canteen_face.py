@@ -192,12 +192,14 @@ class CanteenFace(models.Model):
 
     # Enrolment ---------------------------------------------------------------------------
     @api.model
-    def _enrol(self, employee, data, filename=False, source="desk"):
+    def _enrol(self, employee, data, filename=False, source="desk", measured=None):
         """Check a photo and record it as the person's face, or as a refused enrolment.
 
         A valid photo replaces the person's current face (the terminals are told through the
         bridge's channel); a refused one is kept with its reason and leaves the current face
-        alone. A face operator or card manager of the person's company only.
+        alone. A face operator or card manager of the person's company only. `measured`: the
+        photo's analysis with face_engine.MEASURE, made beforehand (the import command's
+        worker processes), judged here with the company's limits.
         """
         employee.ensure_one()
         check_caller(self.env, ENROLERS, employee.sudo().company_id)
@@ -210,7 +212,10 @@ class CanteenFace(models.Model):
             )
         company = employee.company_id
         limits = company._canteen_face_thresholds()
-        analysis = face_engine.analyse(data, limits)
+        if measured is not None:
+            analysis = face_engine.judge(measured, limits)
+        else:
+            analysis = face_engine.analyse(data, limits)
         figures = analysis.figures
         now = fields.Datetime.now()
         vals = {
@@ -350,10 +355,11 @@ class CanteenFace(models.Model):
         return messages[reason]()
 
     @api.model
-    def _import_photos(self, files, companies, source="import"):
+    def _import_photos(self, files, companies, source="import", measured=None):
         """Enrol photo files named by employee number; one result per file, whatever happens.
 
-        `files` yields (filename, bytes or None when too large); the person is looked up among
+        `files` yields (filename, bytes or None when too large), `measured` (optional) the
+        analysis of each file with face_engine.MEASURE; the person is looked up among
         the cardholders of `companies` and their branches. Each file is enrolled in a savepoint,
         so that one failure does not undo the others. Results are dicts: filename, employee
         (record or False), face (record or False), ok, message.
@@ -361,7 +367,7 @@ class CanteenFace(models.Model):
         check_caller(self.env, ENROLERS, companies)
         Employee = self.env["hr.employee"].sudo().with_context(active_test=False)
         results = []
-        for filename, data in files:
+        for index, (filename, data) in enumerate(files):
             number = face_files.employee_number(filename)
             result = {"filename": filename, "employee": False, "face": False, "ok": False}
             results.append(result)
@@ -387,7 +393,13 @@ class CanteenFace(models.Model):
             result["employee"] = employees
             try:
                 with self.env.cr.savepoint():
-                    face = self._enrol(employees.with_env(self.env), data, filename, source)
+                    face = self._enrol(
+                        employees.with_env(self.env),
+                        data,
+                        filename,
+                        source,
+                        measured=measured[index] if measured else None,
+                    )
             except UserError as error:
                 result["message"] = str(error)
                 continue

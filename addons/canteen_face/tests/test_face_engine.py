@@ -123,3 +123,23 @@ class TestFaceEngine(BaseCase):
         data = face_engine.embedding_to_bytes(vector)
         self.assertEqual(len(data), 512)
         numpy.testing.assert_array_equal(face_engine.embedding_from_bytes(data), vector)
+
+    def test_judge_measured_photo_as_analyse(self):
+        """The import command measures photos in worker processes and judges them with each
+        company's limits: the same answer as analysing with those limits."""
+        strict = face_engine.Thresholds(min_eye_distance=160, max_yaw=5, min_sharpness=80)
+        for name in ("obama.jpg", "two_people.jpg"):
+            data = photo(name)
+            measured = face_engine.analyse(data, face_engine.MEASURE)
+            for limits in (face_engine.Thresholds(), strict):
+                with self.subTest(photo=name, limits=limits):
+                    expected = face_engine.analyse(data, limits)
+                    judged = face_engine.judge(measured, limits)
+                    self.assertEqual(
+                        (judged.reason, judged.figures, judged.box),
+                        (expected.reason, expected.figures, expected.box),
+                    )
+                    if expected.embedding is None:
+                        self.assertIsNone(judged.embedding)
+                    else:
+                        numpy.testing.assert_array_equal(judged.embedding, expected.embedding)

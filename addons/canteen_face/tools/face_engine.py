@@ -83,6 +83,20 @@ IDENTIFICATION = Thresholds(
 )
 
 
+# Every check passes: a photo measured once (in a worker process of the import command), then
+# judged with the limits of the person's company by `judge`, as `analyse` with them would.
+MEASURE = Thresholds(
+    min_eye_distance=0,
+    min_sharpness=0,
+    min_brightness=0,
+    max_brightness=256,
+    max_yaw=180,
+    max_pitch=180,
+    min_resolution=0,
+    max_cut_off=1.0,
+)
+
+
 @dataclasses.dataclass
 class Analysis:
     """What `analyse()` found: `reason` is None when the photo is accepted."""
@@ -333,6 +347,55 @@ def _check_face(result, rect, shape, scale, limits, *, decoded=1.0):
     if sharpness >= limits.min_sharpness or _brightness_reason(brightness, limits):
         return _brightness_reason(brightness, limits)
     return "blurred"
+
+
+def judge(measured, limits):
+    """The Analysis of a photo with `limits` from its Analysis with MEASURE: the same reason,
+    figures, box and embedding as `analyse(data, limits)` (the figures compared are rounded to
+    0.1, 0.001 for the cut-off share)."""
+    result = Analysis(image=measured.image)
+    if measured.reason == "not_image":
+        result.reason = "not_image"
+        return result
+    figures = measured.figures
+    found = measured.reason not in ("no_face", "several_faces")
+    # The checks of `analyse` in its order: the figures each one adds, then its refusal or None.
+    steps = (
+        (
+            ("width", "height"),
+            lambda: min(figures["width"], figures["height"]) < limits.min_resolution and "low_resolution",
+        ),
+        (("faces",), lambda: measured.reason == "several_faces" and "several_faces"),
+        (
+            ("brightness",) if not found else (),
+            lambda: not found and (_brightness_reason(figures["brightness"], limits) or "no_face"),
+        ),
+        (("eye_distance",), lambda: figures["eye_distance"] < limits.min_eye_distance and "too_small"),
+        (("cut_off",), lambda: figures["cut_off"] > limits.max_cut_off and "cut_off"),
+        (
+            ("yaw", "pitch", "roll"),
+            lambda: (
+                (abs(figures["yaw"]) > limits.max_yaw or abs(figures["pitch"]) > limits.max_pitch)
+                and "turned_away"
+            ),
+        ),
+        (
+            ("brightness", "sharpness"),
+            lambda: (
+                _brightness_reason(figures["brightness"], limits)
+                or (figures["sharpness"] < limits.min_sharpness and "blurred")
+            ),
+        ),
+    )
+    for number, (keys, refusal) in enumerate(steps):
+        if number == 3:  # the one face found: its box and landmarks
+            result.box, result.landmarks = measured.box, measured.landmarks
+        result.figures.update({key: figures[key] for key in keys if key in figures})
+        result.reason = refusal() or None
+        if result.reason:
+            return result
+    result.embedding = measured.embedding
+    return result
 
 
 def _brightness_reason(brightness, limits):
