@@ -4,19 +4,24 @@
 1. **search**: the 1:N search alone (`canteen_face/tools/face_match.Gallery`, as the bridge
    keeps it) at 10,000 and 100,000 synthetic faces: random unit 128-d embeddings, queried with
    noisy copies of enrolled faces (at 0.3, about the distance of another photo of the same
-   person) and with strangers; p50/p95/p99 and the share of right answers;
+   person) and with strangers; p50/p95/p99 and the share of right answers; above 20,000 faces
+   the same queries searched exhaustively too (the search before the coarse pass), alternating;
 2. **engine**: a 640×480 photo (obama2.jpg of the shared test photos, cropped and scaled)
    through the face engine (decoding, detection, 5 landmarks, ResNet embedding) and the search
-   among 10,000 faces, p50/p95;
+   among 10,000 faces, p50/p95, and the same with the first detection pass at full size (as
+   before it ran at 320 px), alternating;
 3. **import** (with a database): the shared test photos copied under the employee numbers of
    `--photos` cardholders and enrolled with `odoo canteen-face-import` (a process of its own,
-   as an operator runs it): photos per second;
+   as an operator runs it), once per `--import-workers` value: photos per second;
 4. **bridge** (with a database): `POST /api/v1/faces/identify` of the 640×480 photo against a
    real bridge process, end to end (HTTP, signature, engine, search, the face's check in
    PostgreSQL), p50/p95, and a charge by `face_image`.
 
     python3 scripts/bench_face.py [--faces 10000 100000] [--queries 2000] [--photos 100]
-        [--requests 40] [--no-db]
+        [--requests 40] [--import-workers 2 0] [--no-db]
+
+Each figure comes with the load average (1 minute) before and after it: the machine may be
+shared.
 
 A script, not a test: it prints its figures as JSON at the end. BLAS runs on one thread (the
 bridge sets the same). The database part uses the private durable cluster of the dev scripts
@@ -25,9 +30,11 @@ and drops its database afterwards.
 
 import argparse
 import base64
+import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +71,11 @@ def percentiles(values):
     def at(share):
         return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
 
-    return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+    return {"min": round(ordered[0], 3), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+
+
+def load_average():
+    return round(os.getloadavg()[0], 2)
 
 
 def near(row, distance, rng):
@@ -93,20 +104,32 @@ def bench_search(matcher, faces, queries):
     probes = [(int(row) + 1, near(matrix[row], 0.3, rng)) for row in rows]
     probes += [(None, rng.normal(size=128).astype(numpy.float32)) for _n in range(queries // 4)]
     for _face, query in probes[:50]:  # warm the caches
-        gallery.identify(query, 0.4, 0.05)
-    latencies, right = [], 0
+        gallery.identify(query, 0.5, 0.05)
+    load_before = load_average()
+    latencies, exhaustive, right, same = [], [], 0, 0
     for expected, query in probes:
         started = time.perf_counter()
-        face_id, _person, _match = gallery.identify(query, 0.4, 0.05)
+        face_id, _person, match = gallery.identify(query, 0.5, 0.05)
         latencies.append((time.perf_counter() - started) * 1000)
         right += face_id == expected
-    return {
+        if gallery.coarse:
+            started = time.perf_counter()
+            exact = gallery.identify(query, 0.5, 0.05, exhaustive=True)
+            exhaustive.append((time.perf_counter() - started) * 1000)
+            same += exact[0] == face_id and exact[2].reason == match.reason
+    result = {
         "faces": faces,
         "matrix_mib": round(faces * 128 * 4 / 2**20, 1),
+        "coarse": gallery.coarse,
         "load_ms": round(load_seconds * 1000, 1),
         "search_ms": percentiles(latencies),
         "right": f"{right}/{len(probes)}",
+        "load_average": [load_before, load_average()],
     }
+    if exhaustive:
+        result["exhaustive_ms"] = percentiles(exhaustive)
+        result["same_answer_as_exhaustive"] = f"{same}/{len(probes)}"
+    return result
 
 
 def photo_640x480():
@@ -133,18 +156,26 @@ def bench_engine(matcher, requests):
     gallery, _matrix, _seconds = synthetic_gallery(matcher, 10_000)
     enrolled = engine.analyse((PHOTOS / "obama.jpg").read_bytes())
     gallery.upsert(10**9, 10**9, enrolled.embedding)
-    latencies, found = [], None
+    full_size = dataclasses.replace(engine.IDENTIFICATION, detect_side=engine.WORK_SIDE)
+    load_before = load_average()
+    latencies, full_size_latencies, found = [], [], None
     for _n in range(requests):
         started = time.perf_counter()
         analysis = engine.analyse(data, engine.IDENTIFICATION)
-        found = gallery.identify(analysis.embedding, 0.4, 0.05)
+        found = gallery.identify(analysis.embedding, 0.5, 0.05)
         latencies.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        analysis = engine.analyse(data, full_size)
+        gallery.identify(analysis.embedding, 0.5, 0.05)
+        full_size_latencies.append((time.perf_counter() - started) * 1000)
     return {
         "models_load_s": round(warm_up, 2),
         "photo_bytes": len(data),
         "identify_ms": percentiles(latencies),
+        "identify_detecting_at_full_size_ms": percentiles(full_size_latencies),
         "matched": found[0] == 10**9,
         "distance": round(found[2].distance, 3),
+        "load_average": [load_before, load_average()],
     }
 
 
@@ -172,7 +203,7 @@ def bench_database(args, engine_photo):
     env = simulator.odoo_env(DBNAME, devstack.db_options(db))
     try:
         site = simulator.provision(env, terminals=1, cardholders=args.photos, meal_periods=[("lunch", 0, 24)])
-        results = {"import": bench_import(db, devstack, site)}
+        results = {"import": [bench_import(db, devstack, site, workers) for workers in args.import_workers]}
         bridge = BridgeProcess(DBNAME).start()
         try:
             results["bridge"] = bench_bridge(bridge, site, engine_photo, args.requests)
@@ -184,7 +215,7 @@ def bench_database(args, engine_photo):
     return results
 
 
-def bench_import(db, devstack, site):
+def bench_import(db, devstack, site, workers):
     folder = Path(tempfile.mkdtemp(prefix="bench-face-"))
     try:
         for number, holder in enumerate(site["cardholders"]):
@@ -202,8 +233,11 @@ def bench_import(db, devstack, site):
             "-d",
             DBNAME,
             str(folder),
+            "--workers",
+            str(workers),
             *devstack.db_options(db),
         ]
+        load_before = load_average()
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
         seconds = time.perf_counter() - started
@@ -211,18 +245,28 @@ def bench_import(db, devstack, site):
         shutil.rmtree(folder)
     photos = len(site["cardholders"])
     return {
+        "workers": workers,
+        "load_average": [load_before, load_average()],
         "photos": photos,
         "seconds": round(seconds, 1),
         "photos_per_s": round(photos / seconds, 2),
+        # The command's own count, from its first photo (without Odoo's start and the models').
+        "photos_per_s_enrolling": _enrolling_rate(done.stdout, photos),
         "exit": done.returncode,
         "summary": done.stdout.strip().splitlines()[-1:] if done.stdout else done.stderr[-300:],
     }
+
+
+def _enrolling_rate(stdout, photos):
+    found = re.search(r"in ([0-9.]+) s$", (stdout or "").strip())
+    return round(photos / float(found.group(1)), 2) if found and float(found.group(1)) else None
 
 
 def bench_bridge(bridge, site, photo, requests):
     client = bridge.client(site["terminals"][0])
     image = base64.b64encode(photo).decode()
     latencies, answer = [], None
+    load_before = load_average()
     for _n in range(requests):
         started = time.perf_counter()
         status, answer = client.request("POST", "/api/v1/faces/identify", {"image": image})
@@ -233,6 +277,7 @@ def bench_bridge(bridge, site, photo, requests):
     return {
         "requests": requests,
         "identify_ms": percentiles(latencies),
+        "load_average": [load_before, load_average()],
         "answer": answer,
         "charge_by_face_image": {
             "status": status,
@@ -250,6 +295,13 @@ def main():
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--photos", type=int, default=100, help="photos enrolled by the import command")
     parser.add_argument("--requests", type=int, default=40, help="identifications of the 640×480 photo")
+    parser.add_argument(
+        "--import-workers",
+        type=int,
+        nargs="+",
+        default=[2, 0],
+        help="runs of the import command, with these --workers",
+    )
     parser.add_argument("--no-db", action="store_true", help="search and engine only")
     args = parser.parse_args()
     matcher = face_match()
