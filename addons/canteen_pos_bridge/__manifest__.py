@@ -21,8 +21,11 @@
         "views/canteen_menu_item_views.xml",
         "views/canteen_rule_group_views.xml",
         "views/canteen_transaction_views.xml",
+        "views/canteen_terminal_topup_views.xml",
+        "views/canteen_attendance_event_views.xml",
         "wizard/canteen_terminal_secret_wizard_views.xml",
         "wizard/canteen_cashier_wizard_views.xml",
         "views/res_config_settings_views.xml",
     ],
+    "demo": ["demo/canteen_pos_bridge_demo.xml"],
 }

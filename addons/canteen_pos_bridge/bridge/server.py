@@ -26,7 +26,7 @@ import psycopg2.extensions
 from gevent.socket import wait_read, wait_write
 
 from ..models.canteen_terminal_command import NOTIFY_CHANNEL
-from ..tools import charge_engine, charge_sql, delivery, face_index
+from ..tools import charge_engine, charge_sql, delivery, face_index, topup_engine
 from ..tools.charge_engine import BadRequest
 from ..tools.sql_unit import Unit
 from ..tools.terminal_client import signature
@@ -379,6 +379,8 @@ class Bridge:
             ("POST", "/api/v1/commands/ack"): self.ack,
             ("POST", "/api/v1/offline-records"): self.offline_records,
             ("POST", "/api/v1/faces/identify"): self.faces_identify,
+            ("POST", "/api/v1/topups"): self.topups,
+            ("POST", "/api/v1/attendance"): self.attendance,
         }
 
     # -- HTTP ---------------------------------------------------------------------------------
@@ -611,6 +613,33 @@ class Bridge:
     def _face_changed(self, conn, payload):
         with conn.cursor() as cr:
             self.faces.apply(cr, payload)
+
+    # -- kiosk top-ups and attendance (tools/topup_engine.py) ---------------------------------
+    def topups(self, environ, body):
+        return self._identified_call(environ, body, topup_engine.topup)
+
+    def attendance(self, environ, body):
+        return self._identified_call(environ, body, topup_engine.attendance)
+
+    def _identified_call(self, environ, body, run):
+        """Run `run(tx, terminal, request, recorded=, face=)` in one transaction; a face picture
+        is identified first (outside the transaction), then looked up as the face found."""
+        request = parse_json(body)
+        terminal, _nonce = self.authenticate(environ, body)  # before a picture costs anything
+        recorded = face = None
+        identity = request.get("identity")
+        if isinstance(identity, dict) and identity.get("type") == "face_image":
+            identified = self._identify(terminal, identity.get("value"), self._fetch_now)
+            lookup, recorded, face = face_index.charge_identity(identified)
+            request = dict(request, identity=lookup)
+
+        def work(tx, terminal):
+            try:
+                return run(tx, terminal, request, recorded=recorded, face=face)
+            except topup_engine.Refused as error:
+                raise refuse(error.status, error.code, error.detail) from error
+
+        return self.with_transaction(environ, body, work)
 
     def balance(self, environ, body):
         request = parse_json(body)

@@ -14,3 +14,5 @@ from . import canteen_ledger_entry
 from . import hr_employee
 from . import res_config_settings
 from . import canteen_card_list_change
+from . import canteen_terminal_topup
+from . import canteen_attendance_event

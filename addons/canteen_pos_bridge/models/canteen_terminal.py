@@ -7,6 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.canteen_card.tools import ledger_core
 from odoo.addons.canteen_card.tools.access import check_caller
 
 from .canteen_terminal_command import NOTIFY_CHANNEL
@@ -133,6 +134,22 @@ class CanteenTerminal(models.Model):
         aggregator=None,
         help="While the terminal downloads its whole list: the last card sent (pages go by card id).",
     )
+    topup_amounts = fields.Char(
+        string="Top-up Amounts",
+        help="Self-service kiosks: the amounts a person may top up, separated by commas, e.g. "
+        "50,100,200. The bridge declines any other amount.",
+    )
+    topup_journal_id = fields.Many2one(
+        "account.journal",
+        string="Top-up Journal",
+        check_company=True,
+        domain="[('type', 'in', ('cash', 'bank'))]",
+        help="Self-service kiosks: the cash or bank journal the money put in the kiosk is booked to.",
+    )
+    attendance_point = fields.Boolean(
+        help="Each identification the terminal reports as attendance is a check-in or a check-out "
+        "(with the Attendances app).",
+    )
     command_ids = fields.One2many("canteen.terminal.command", "terminal_id", string="Commands")
     failure_ids = fields.One2many("canteen.terminal.failure", "terminal_id", string="Failures")
 
@@ -171,6 +188,40 @@ class CanteenTerminal(models.Model):
                 raise ValidationError(
                     self.env._("Terminal number %(number)s is outside 1 to 999.", number=terminal.number)
                 )
+
+    @api.constrains("topup_amounts", "topup_journal_id", "company_id")
+    def _check_topup_settings(self):
+        for terminal in self:
+            if terminal.topup_amounts:
+                terminal._topup_amount_list()
+            journal = terminal.topup_journal_id
+            if journal and (
+                journal.type not in ("cash", "bank") or journal.company_id != terminal.company_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The top-up journal of %(terminal)s must be a cash or bank journal of %(company)s.",
+                        terminal=terminal.name,
+                        company=terminal.company_id.name,
+                    )
+                )
+
+    def _topup_amount_list(self):
+        """The kiosk's top-up amounts as Decimals; ValidationError when one is not an amount."""
+        self.ensure_one()
+        amounts = []
+        for part in (self.topup_amounts or "").split(","):
+            try:
+                amounts.append(ledger_core.to_amount(part.strip()))
+            except ledger_core.LedgerError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Top-up amounts are positive amounts separated by commas, e.g. 50,100,200: "
+                        "%(part)s is not one.",
+                        part=part.strip() or '""',
+                    )
+                ) from error
+        return amounts
 
     @api.depends("last_seen")
     def _compute_online_state(self):
