@@ -1,0 +1,1 @@
+from . import canteen_attendance_event
