@@ -16,6 +16,7 @@ EXPECTED = {
     "canteen_dingtalk",
     "canteen_report",
     "canteen_settlement",
+    "canteen_approval",
     "canteen_attendance",
 }
 

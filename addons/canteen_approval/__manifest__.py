@@ -1,0 +1,21 @@
+{
+    "name": "Canteen Approvals",
+    "summary": "Approval (多级审批) of large desk operations: top-ups, refunds, imports, subsidies",
+    "version": "18.0.1.0.0",
+    "category": "Human Resources/Canteen",
+    "website": "https://github.com/canteen-suite/canteen",
+    "author": "Canteen Suite",
+    "license": "LGPL-3",
+    "depends": ["canteen_card", "mail"],
+    "data": [
+        "security/canteen_approval_groups.xml",
+        "security/ir.model.access.csv",
+        "security/canteen_approval_rules.xml",
+        "data/ir_sequence_data.xml",
+        "wizard/canteen_approval_refuse_wizard_views.xml",
+        "views/canteen_approval_request_views.xml",
+        "views/res_config_settings_views.xml",
+    ],
+    "demo": ["demo/canteen_approval_demo.xml"],
+    "auto_install": True,
+}

@@ -1,0 +1,29 @@
+from decimal import Decimal
+
+from odoo import models
+
+
+class CanteenCorrectionWizard(models.TransientModel):
+    _name = "canteen.correction.wizard"
+    _inherit = ["canteen.correction.wizard", "canteen.approval.wizard.mixin"]
+
+    _canteen_approval_fields = ("entry_id", "new_amount", "note")
+
+    def _confirm_or_draft(self):
+        Ledger = self.env["canteen.ledger"]
+        new_amount = Ledger._amount(self.new_amount, allow_zero=True)
+        charged = Decimal(str(self.charged)).quantize(Decimal("0.01"))
+        # A correction that could not be posted is refused now, not after its approval.
+        Ledger.with_env(self.env(su=False))._check_correctable(self.entry_id, new_amount, charged)
+        back = charged - new_amount
+        new_text = f"{new_amount:.2f}"
+        summary = self.env._(
+            "Charge #%(entry)s of %(person)s corrected to %(amount)s",
+            entry=self.entry_id.id,
+            person=self.entry_id.employee_id.name,
+            amount=new_text,
+        )
+        request = self._canteen_approval_draft(
+            "correction", back, self.entry_id.employee_id, self.entry_id.company_id, summary
+        )
+        return request._sent_notification() if request else super()._confirm_or_draft()
