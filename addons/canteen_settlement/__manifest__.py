@@ -1,6 +1,6 @@
 {
     "name": "Canteen Merchant Settlement",
-    "summary": "Settlement (清算) of external merchants: statements per period with fees, PDF, vendor bills",
+    "summary": "Settlement (清算): external merchants' statements, fees and bills; intercompany netting",
     "version": "18.0.1.0.0",
     "category": "Human Resources/Canteen",
     "website": "https://github.com/canteen-suite/canteen",
@@ -17,5 +17,6 @@
         "report/canteen_settlement_report.xml",
         "views/canteen_settlement_views.xml",
         "views/canteen_merchant_views.xml",
+        "wizard/canteen_intercompany_netting_wizard_views.xml",
     ],
 }

@@ -7,8 +7,16 @@ from ..tools.ledger_core import CONSUMPTION_KINDS
 
 
 class CanteenClearing(models.Model):
-    """What one merchant's customers spent from one wallet kind on one day, booked as one
-    journal entry: the wallet liability is debited, the merchant's account credited."""
+    """What one merchant's customers of one company spent from one wallet kind on one day,
+    booked in the cardholders' company (the company of the wallets and of the clearing): the
+    wallet liability is debited, the merchant's account credited.
+
+    At a merchant of another company of the group (cards accepted across companies), the
+    clearing posts in both companies: in the cardholders' company the wallet liability against
+    the intercompany payable to the merchant's company, in the merchant's company the
+    intercompany receivable from the cardholders' company against the merchant's account. Each
+    company's entry balances on its own; the intercompany balances are netted and settled
+    periodically (canteen_settlement)."""
 
     _name = "canteen.clearing"
     _inherit = ["canteen.protected.mixin"]
@@ -19,8 +27,15 @@ class CanteenClearing(models.Model):
     name = fields.Char(compute="_compute_name", store=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    merchant_id = fields.Many2one(
-        "canteen.merchant", required=True, readonly=True, index=True, check_company=True
+    # Not check_company: the merchant may be another company's of the group (intercompany).
+    merchant_id = fields.Many2one("canteen.merchant", required=True, readonly=True, index=True)
+    merchant_company_id = fields.Many2one(
+        "res.company",
+        related="merchant_id.company_id",
+        store=True,
+        string="Merchant's Company",
+        help="The company of the merchant; when it is not the clearing's company, the clearing is "
+        "intercompany and posts in both companies.",
     )
     date = fields.Date(
         required=True, readonly=True, help="The day of the consumption, in the company's time zone."
@@ -28,7 +43,20 @@ class CanteenClearing(models.Model):
     wallet_kind = fields.Selection([("cash", "Cash"), ("subsidy", "Subsidy")], required=True, readonly=True)
     amount = fields.Monetary(readonly=True, help="Consumption cleared: charges less corrections.")
     entry_count = fields.Integer(readonly=True)
-    move_id = fields.Many2one("account.move", string="Journal Entry", readonly=True, check_company=True)
+    move_id = fields.Many2one(
+        "account.move",
+        string="Journal Entry",
+        readonly=True,
+        check_company=True,
+        help="The entry in the cardholders' company.",
+    )
+    merchant_move_id = fields.Many2one(
+        "account.move",
+        string="Merchant Company Entry",
+        readonly=True,
+        help="Intercompany clearings only: the entry in the merchant's company (intercompany "
+        "receivable against the merchant's account).",
+    )
     entry_ids = fields.One2many("canteen.ledger.entry", "clearing_id", string="Ledger Entries", readonly=True)
 
     @api.depends("merchant_id", "date", "wallet_kind")
@@ -82,7 +110,7 @@ class CanteenClearing(models.Model):
                     "entry_count": len(entry_ids),
                 }
             )
-            clearing.move_id = clearing._book()
+            clearing.move_id, clearing.merchant_move_id = clearing._book()
             # The one change the ledger's trigger allows: stamping uncleared entries once.
             self.env.cr.execute(
                 SQL(
@@ -97,31 +125,64 @@ class CanteenClearing(models.Model):
         return clearings
 
     def _book(self):
+        """(entry in the clearing's company, entry in the merchant's company or nothing)."""
         self.ensure_one()
+        Move = self.env["account.move"]
         if self.currency_id.is_zero(self.amount):
-            return self.env["account.move"]
-        journal, liability = self.company_id._canteen_wallet_accounting(self.wallet_kind)
+            return Move, Move
+        company, merchant = self.company_id, self.merchant_id
+        merchant_company = merchant.company_id
+        journal, liability = company._canteen_wallet_accounting(self.wallet_kind)
+        label = self.env._("Clearing %(merchant)s %(day)s", merchant=merchant.name, day=self.date)
+        merchant_line = {
+            "account_id": merchant.account_id.id or merchant_company.canteen_merchant_account_id.id,
+            "partner_id": merchant.partner_id.id,
+        }
+        if merchant_company == company:
+            return self._post(company, journal, label, {"account_id": liability.id}, merchant_line), Move
+        # Intercompany: each company's entry balances on its own, the partners name each other.
+        payable = company._canteen_intercompany_accounts()[0]
+        receivable = merchant_company._canteen_intercompany_accounts()[1]
+        merchant_journal = merchant_company._canteen_wallet_accounting(self.wallet_kind)[0]
+        label = self.env._(
+            "Intercompany clearing %(merchant)s %(day)s (cards of %(company)s)",
+            merchant=merchant.name,
+            day=self.date,
+            company=company.name,
+        )
+        own = self._post(
+            company,
+            journal,
+            label,
+            {"account_id": liability.id},
+            {"account_id": payable.id, "partner_id": merchant_company.partner_id.id},
+        )
+        theirs = self._post(
+            merchant_company,
+            merchant_journal,
+            label,
+            {"account_id": receivable.id, "partner_id": company.partner_id.id},
+            merchant_line,
+        )
+        return own, theirs
+
+    def _post(self, company, journal, label, debit_line, credit_line):
+        """Post the clearing's amount in `company`: debited on `debit_line`'s account, credited
+        on `credit_line`'s (the other way round for a negative amount)."""
         amount = float(self.amount)
-        label = self.env._("Clearing %(merchant)s %(day)s", merchant=self.merchant_id.name, day=self.date)
         lines = [
-            {"account_id": liability.id, "name": label, "debit": max(amount, 0), "credit": max(-amount, 0)},
-            {
-                "account_id": self.merchant_id.account_id.id
-                or self.company_id.canteen_merchant_account_id.id,
-                "partner_id": self.merchant_id.partner_id.id,
-                "name": label,
-                "debit": max(-amount, 0),
-                "credit": max(amount, 0),
-            },
+            dict(debit_line, name=label, debit=max(amount, 0), credit=max(-amount, 0)),
+            dict(credit_line, name=label, debit=max(-amount, 0), credit=max(amount, 0)),
         ]
         move = (
             self.env["account.move"]
             .sudo()
+            .with_company(company)
             .create(
                 {
                     "move_type": "entry",
                     "journal_id": journal.id,
-                    "company_id": self.company_id.id,
+                    "company_id": company.id,
                     "date": self.date,
                     "ref": label,
                     "canteen_locked": True,

@@ -96,8 +96,11 @@ class CanteenMerchant(models.Model):
             day = today or fields.Date.context_today(
                 merchant.with_context(tz=merchant.company_id._canteen_timezone())
             )
-            # Clear first what is still uncleared up to yesterday, so that the periods hold it.
-            self.env["canteen.clearing"].sudo()._run(merchant.company_id, until=day - timedelta(days=1))
+            # Clear first what is still uncleared up to yesterday, so that the periods hold it:
+            # in every company of the group, whose cards may pay here (intercompany clearings).
+            root = merchant.company_id.sudo().root_id
+            group = self.env["res.company"].sudo().search([("id", "child_of", root.id)])
+            self.env["canteen.clearing"].sudo()._run(group, until=day - timedelta(days=1))
             while True:
                 pending = merchant._unsettled_clearings()
                 if not pending:
@@ -113,11 +116,15 @@ class CanteenMerchant(models.Model):
         return settlements
 
     def _unsettled_clearings(self, until=None):
-        """The clearings of this merchant booked in its own company and not settled yet."""
+        """The clearings of this merchant not settled yet whose merchant's account was credited in
+        its own company: those of its company, and the intercompany clearings of cards of other
+        companies of the group (booked in both companies, settled here once)."""
         self.ensure_one()
         domain = [
             ("merchant_id", "=", self.id),
+            "|",
             ("company_id", "=", self.company_id.id),
+            ("merchant_move_id", "!=", False),
             ("settlement_id", "=", False),
         ]
         if until:

@@ -1,1 +1,2 @@
 from . import test_settlement
+from . import test_intercompany

@@ -1,0 +1,1 @@
+from . import canteen_intercompany_netting_wizard
