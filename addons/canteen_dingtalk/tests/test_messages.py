@@ -124,6 +124,86 @@ class TestDingtalkMessages(FakeDingTalkMixin, CanteenCardCase):
         self.Message.sudo()._send_pending()
         self.assertEqual(second.state, "sent")
 
+    def _people(self, count, start=0):
+        people = self.env["hr.employee"]
+        for index in range(start, start + count):
+            person = self._make_cardholder(f"Diner {index}", f"D{index:03d}", self.company)
+            person.dingtalk_userid = f"u-diner-{index}"
+            people |= person
+        return people
+
+    def _enqueue_queries(self, people):
+        self.Message.sudo()._enqueue_new_entries(limit=10**6)  # what other addons' demo data left
+        self.topup(people, 10)
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        messages = self.Message.sudo()._enqueue_new_entries()
+        self.env.flush_all()
+        self.assertEqual(len(messages), len(people))
+        return self.env.cr.sql_log_count - before
+
+    def test_many_messages_are_rendered_in_a_few_queries(self):
+        few = self._enqueue_queries(self._people(2))
+        many = self._enqueue_queries(self._people(20, start=2))
+        self.assertLessEqual(many, few + 2, "the queries do not grow with the number of people")
+        bodies = self.Message.search([("employee_id.name", "=like", "Diner %")]).mapped("body")
+        self.assertEqual(len(bodies), 22)
+        self.assertTrue(all("10.00" in body for body in bodies))
+
+    def test_same_text_goes_in_one_call_different_texts_in_parallel(self):
+        Message = self.Message.sudo()
+        now = fields.Datetime.now()
+        base = {"company_id": self.company.id, "next_try": now}
+        same = Message.create(
+            [
+                {
+                    **base,
+                    "employee_id": self.alice.id,
+                    "dingtalk_userid": "u-alice",
+                    "body": "Canteen closed",
+                },
+                {**base, "employee_id": self.bob.id, "dingtalk_userid": "u-bob", "body": "Canteen closed"},
+            ]
+        )
+        people = self._people(9)
+        own = Message.create(
+            [
+                {**base, "employee_id": p.id, "dingtalk_userid": p.dingtalk_userid, "body": f"To {p.name}"}
+                for p in people
+            ]
+        )
+        self.env["ir.config_parameter"].sudo().set_param("canteen_dingtalk.send_workers", "3")
+        Message._send_pending()
+        self.assertEqual(set((same | own).mapped("state")), {"sent"})
+        calls = {m["msg"]["text"]["content"]: m["userid_list"] for m in self.fake.messages}
+        self.assertEqual(len(self.fake.messages), 10, "one call for the shared text, one per other text")
+        self.assertEqual(calls["Canteen closed"], "u-alice,u-bob")
+        self.assertEqual(len(set(same.mapped("task_id"))), 1)
+        self.assertEqual(calls["To Diner 4"], "u-diner-4")
+
+    def test_outage_holds_every_message_not_tried_yet(self):
+        people = self._people(8)
+        for index, person in enumerate(people):
+            self.topup(person, 10 + index)  # texts differ: one call each
+        self.Message.sudo()._enqueue_new_entries(limit=10**6)
+        messages = self.messages(people)
+        self.env["ir.config_parameter"].sudo().set_param("canteen_dingtalk.send_workers", "2")
+        self.fake.down = True
+        self.Message.sudo()._send_pending()
+        self.assertEqual(set(messages.mapped("state")), {"pending"})
+        tried = messages.filtered("attempts")
+        self.assertEqual(len(tried), 2, "the first wave was tried, the rest wait")
+        now = fields.Datetime.now()
+        self.assertTrue(all(message.next_try > now for message in messages), "all wait for the back-off")
+        self.assertFalse(self.fake.messages)
+        self.fake.down = False
+        messages.sudo().next_try = fields.Datetime.now() - timedelta(seconds=1)
+        self.Message.sudo()._send_pending()
+        self.assertEqual(set(messages.mapped("state")), {"sent"})
+        self.assertEqual(
+            sorted(m["userid_list"] for m in self.fake.messages), sorted(people.mapped("dingtalk_userid"))
+        )
+
     def test_message_in_chinese_by_default(self):
         self.env["res.lang"]._activate_lang("zh_CN")
         modules = self.env["ir.module.module"].search([("name", "in", ("canteen_card", "canteen_dingtalk"))])

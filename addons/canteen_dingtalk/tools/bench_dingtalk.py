@@ -7,6 +7,9 @@
 2. Ledger charges per second with balance messages off, then on (the charge path is the same
    code: messages are enqueued from committed entries by the cron), then the cron's enqueue
    and send rates for those charges.
+3. The message cron at a peak of distinct messages (--messages charges, each its own message):
+   enqueue and render, send, and messages per second end to end (--repeat rounds; median, min).
+   --only-messages runs this part alone.
 
 Everything runs in one transaction that is rolled back: the database is left as it was.
 """
@@ -14,6 +17,7 @@ Everything runs in one transaction that is rolled back: the database is left as 
 import argparse
 import sys
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,6 +116,67 @@ def bench_charges(env, fake, args):
         )
 
 
+def bench_message_cron(env, fake, args):
+    """The message cron on a meal peak of distinct messages: --messages charges, each person's
+    11 s apart (so each is a message of its own, as at a peak of different people), then the
+    cron's enqueue and render, then its sends to the fake; --repeat times."""
+    cards = env["canteen.card"].search([("state", "=", "active")], limit=200)
+    cardholders = cards.employee_id.filtered(lambda e: e.cardholder_state == "active")
+    merchants = env["canteen.merchant"].search([])
+    pairs = [
+        (employee, merchant)
+        for employee in cardholders
+        for merchant in merchants.filtered(lambda m, e=employee: m.company_id in e.company_id.parent_ids)[:1]
+    ]
+    if not pairs:
+        say("message cron: no cardholder with an active card and a merchant (load the demo data)")
+        return
+    for company in cardholders.company_id:
+        company.write(
+            {
+                "dingtalk_app_key": fake.app_key,
+                "dingtalk_app_secret": fake.app_secret,
+                "dingtalk_agent_id": "1",
+                "dingtalk_notify": True,
+            }
+        )
+    for employee in cardholders:
+        employee.dingtalk_userid = f"bench-holder-{employee.id}"
+    Ledger, Message = env["canteen.ledger"], env["canteen.dingtalk.message"]
+    Message._enqueue_new_entries(limit=10**6)  # entries from before the benchmark
+    while Message._send_pending():
+        pass
+    rates = []
+    for repetition in range(args.repeat):
+        start = datetime.now() - timedelta(days=repetition + 1)
+        for index in range(args.messages):
+            employee, merchant = pairs[index % len(pairs)]
+            date = start + timedelta(seconds=11 * (index // len(pairs)))
+            Ledger._charge(employee, Decimal("0.01"), merchant=merchant, date=date, allow_overdraft=True)
+        env.flush_all()
+        started = time.perf_counter()
+        queued = Message._enqueue_new_entries(limit=10**6)
+        env.flush_all()
+        enqueue = time.perf_counter() - started
+        started, calls_before = time.perf_counter(), len(fake.messages)
+        while Message._send_pending():
+            pass
+        env.flush_all()
+        send = time.perf_counter() - started
+        calls = fake.messages[calls_before:]
+        # A call carries one person, or several who get the very same text.
+        sent = sum(len(call["userid_list"].split(",")) for call in calls)
+        rates.append(sent / (enqueue + send))
+        say(
+            f"message cron {repetition + 1}: {args.messages} charges of {len(pairs)} people enqueued and "
+            f"rendered into {len(queued)} messages in {enqueue:.2f} s ({len(queued) / enqueue:.0f}/s), "
+            f"{sent} sent in {len(calls)} calls in {send:.2f} s ({sent / send:.0f}/s): "
+            f"{rates[-1]:.1f} messages/s end to end"
+        )
+    rates.sort()
+    say(f"message cron: median {rates[len(rates) // 2]:.1f}, min {rates[0]:.1f} messages/s end to end")
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,6 +186,9 @@ def main():
     parser.add_argument("--people", type=int, default=10000)
     parser.add_argument("--departments", type=int, default=100)
     parser.add_argument("--charges", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=1000, help="charges of the message-cron round")
+    parser.add_argument("--repeat", type=int, default=3, help="message-cron rounds")
+    parser.add_argument("--only-messages", action="store_true", help="the message cron only")
     args = parser.parse_args()
 
     import odoo
@@ -147,9 +215,11 @@ def main():
             for key in ("api_base", "oapi_base"):
                 params.set_param(f"canteen_dingtalk.{key}", fake.base_url)
             try:
-                if args.people:
+                if args.people and not args.only_messages:
                     bench_sync(env, fake, args)
-                bench_charges(env, fake, args)
+                if not args.only_messages:
+                    bench_charges(env, fake, args)
+                bench_message_cron(env, fake, args)
             finally:
                 cr.rollback()
     finally:

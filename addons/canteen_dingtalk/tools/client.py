@@ -6,7 +6,7 @@
   token is invalid or expired (errcode 40014, 42001, 40001, or HTTP 401).
 - Every ``topapi`` call is ``POST {oapi_base}/topapi/...?access_token=...`` with a JSON body,
   answering ``{"errcode": 0, "errmsg": "ok", "result": ...}``.
-- Rate limiting (errcode 88, 90002, 90005, 90006, 90018, 41047, 41048 or HTTP 429) and
+- Rate limiting (errcode 88, 90002, 90005, 90006, 90018, 41047, 41048, 143103, 143104 or HTTP 429) and
   connection failures are retried with exponential back-off before giving up.
 """
 
@@ -15,7 +15,8 @@ import time
 
 import requests
 
-RATE_LIMITED = {88, 90002, 90005, 90006, 90018, 41047, 41048}
+# 143103 and 143104: too many people messaged per minute (per app, per organisation).
+RATE_LIMITED = {88, 90002, 90005, 90006, 90018, 41047, 41048, 143103, 143104}
 TOKEN_INVALID = {40001, 40014, 42001}
 TOKEN_MARGIN = 300  # seconds before expiry at which a cached token is renewed
 
@@ -48,6 +49,7 @@ class DingTalkClient:
         backoff=1.0,
         max_backoff=30.0,
         sleep=time.sleep,
+        pool_size=None,
     ):
         self.api_base = api_base.rstrip("/")
         self.oapi_base = oapi_base.rstrip("/")
@@ -59,6 +61,11 @@ class DingTalkClient:
         self.max_backoff = max_backoff
         self.sleep = sleep
         self.session = requests.Session()
+        if pool_size:
+            # Several threads send at once (messages): one kept-alive connection each.
+            adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=pool_size)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
         self.calls = 0
         self.waits = 0
 

@@ -46,6 +46,9 @@ class FakeDingTalk:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as DingTalk's servers: a client's pooled connections are reused.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
