@@ -6,7 +6,7 @@
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",
     "license": "LGPL-3",
-    "depends": ["hr", "account", "mail"],
+    "depends": ["hr", "account", "mail", "l10n_cn"],
     "data": [
         "security/canteen_card_groups.xml",
         "security/ir.model.access.csv",
