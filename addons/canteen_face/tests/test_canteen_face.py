@@ -104,7 +104,9 @@ class TestFaceEnrolment(FaceCase):
         self.assertEqual(Face._reason_message("no_face", {}, limits), "照片中未找到人脸。")
 
     def test_thresholds_are_company_settings(self):
-        defaults = self.env["res.company"].default_get(["canteen_face_match_threshold", "canteen_face_match_margin"])
+        defaults = self.env["res.company"].default_get(
+            ["canteen_face_match_threshold", "canteen_face_match_margin"]
+        )
         self.assertEqual(
             (defaults["canteen_face_match_threshold"], defaults["canteen_face_match_margin"]), (0.5, 0.05)
         )
