@@ -1,25 +1,14 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from odoo.addons.canteen_pos_bridge.tools import delivery, delivery_sql
+from odoo.addons.canteen_pos_bridge.tests.delivery_common import DeliveryMixin
+from odoo.addons.canteen_pos_bridge.tools import delivery_sql
 
 from .common import FaceCase, photo
 
 
-class CursorUnit:
-    """The delivery's statements on Odoo's cursor (the bridge sends them on its own)."""
-
-    def __init__(self, cr):
-        self.cr = cr
-
-    def execute(self, *statements):
-        for query, params in statements:
-            self.cr.execute(query, params)
-        return self.cr
-
-
 @tagged("post_install", "-at_install")
-class TestFaceSync(FaceCase):
+class TestFaceSync(DeliveryMixin, FaceCase):
     """Faces reach the face terminals of the person's company and its parents through the
     terminals' command stream; the sync log follows each terminal's answer."""
 
@@ -50,16 +39,10 @@ class TestFaceSync(FaceCase):
         cls.start = cls.env.cr.fetchone()[0]
 
     def poll(self, terminal, cursor=None):
-        cursor = cursor or self.start
-        self.env.flush_all()
-        self.env.cr.execute(delivery_sql.NUMBER_NOW)
-        answer = delivery.take(CursorUnit(self.env.cr), terminal.id, terminal.company_id.parent_path, cursor)
-        self.env.invalidate_all()
+        """The face commands of one poll (after the numbering a commit does)."""
+        self.number()
+        answer = super().poll(terminal, cursor or self.start)
         return [c for c in answer["commands"] if c["type"].startswith("face.")]
-
-    def ack(self, terminal, results):
-        delivery.ack(CursorUnit(self.env.cr), terminal.id, results)
-        self.env.invalidate_all()
 
     def sync(self, employee, terminal):
         return self.env["canteen.face.sync"].search(

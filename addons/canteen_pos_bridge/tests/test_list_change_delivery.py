@@ -2,23 +2,12 @@ from unittest.mock import patch
 
 from odoo.tests import TransactionCase, tagged
 
-from ..tools import delivery, delivery_sql
-
-
-class CursorUnit:
-    """The statements of the delivery on Odoo's cursor (the bridge sends them on its own)."""
-
-    def __init__(self, cr):
-        self.cr = cr
-
-    def execute(self, *statements):
-        for query, params in statements:
-            self.cr.execute(query, params)
-        return self.cr
+from ..tools import delivery
+from .delivery_common import DeliveryMixin
 
 
 @tagged("post_install", "-at_install")
-class TestListChangeDelivery(TransactionCase):
+class TestListChangeDelivery(DeliveryMixin, TransactionCase):
     """A list change is stored once for its company; terminals of that company and of its
     parents read it after their cursor; a new terminal gets the whole list first."""
 
@@ -43,17 +32,6 @@ class TestListChangeDelivery(TransactionCase):
         cls.employees = cls.env["hr.employee"].create(
             [{"name": f"Listed {n}", "company_id": cls.branch.id} for n in range(5)]
         )
-
-    def number(self):
-        """What the commit does: give the transaction's new rows their positions."""
-        self.env.flush_all()
-        self.env.cr.execute(delivery_sql.NUMBER_NOW)
-
-    def poll(self, terminal, cursor):
-        self.env.flush_all()
-        answer = delivery.take(CursorUnit(self.env.cr), terminal.id, terminal.company_id.parent_path, cursor)
-        self.env.invalidate_all()
-        return answer
 
     def drain(self, terminal, cursor=0):
         """Poll until nothing is left; (cursor, every command received)."""
@@ -126,7 +104,7 @@ class TestListChangeDelivery(TransactionCase):
         self.assertEqual([c["type"] for c in received], ["params.update"])
         command = Command.search([("terminal_id", "=", self.hq_terminal.id)])
         self.assertEqual((command.state, command.position), ("delivered", received[0]["id"]))
-        delivery.ack(CursorUnit(self.env.cr), self.hq_terminal.id, [{"id": received[0]["id"], "ok": True}])
+        self.ack(self.hq_terminal, [{"id": received[0]["id"], "ok": True}])
         self.env.invalidate_all()
         self.assertEqual(command.state, "done")
         self.assertEqual(self.hq_terminal.acked_position, received[0]["id"])
