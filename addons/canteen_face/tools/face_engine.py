@@ -32,10 +32,12 @@ REASONS = (
     "too_bright",
     "blurred",
 )
-# Landmarks and the embedding work on a copy whose longest side is at most this, and a large
-# JPEG is decoded at a reduced scale no smaller than this (DCT scaling: a 12 MP phone photo is
-# decoded at a quarter of its pixels).
+# Landmarks and the embedding work on a copy whose longest side is at most this.
 WORK_SIDE = 1024
+# A large JPEG is decoded at a reduced scale whose longest side is no smaller than this (DCT
+# scaling: a 12 MP phone photo decodes a quarter of its pixels); the device JPEG is cut from
+# the decoded photo, so the face must keep enough pixels for the terminals' 480×640.
+DECODE_SIDE = 1600
 # Detection (HOG, whose cost grows with the area) runs on a grey copy whose longest side is at
 # most the thresholds' `detect_side`: when it finds no face, on the grey working copy, then on
 # that copy upsampled once. The first pass of an identification works at 320 px: a terminal's
@@ -286,7 +288,7 @@ def analyse(data, thresholds=None, embed=True):
     limits = thresholds or Thresholds()
     result = Analysis()
     if isinstance(data, bytes | bytearray):
-        image, size = decode_image(data, WORK_SIDE)
+        image, size = decode_image(data, DECODE_SIDE)
     else:
         image, size = data, data.size
     if image is None:
