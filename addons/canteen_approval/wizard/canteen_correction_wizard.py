@@ -10,6 +10,7 @@ class CanteenCorrectionWizard(models.TransientModel):
     _canteen_approval_fields = ("entry_id", "new_amount", "note")
 
     def _confirm_or_draft(self):
+        self._check_rest()  # the wizard's own check first, with its message
         Ledger = self.env["canteen.ledger"]
         new_amount = Ledger._amount(self.new_amount, allow_zero=True)
         charged = Decimal(str(self.charged)).quantize(Decimal("0.01"))
