@@ -1,13 +1,14 @@
 """Kiosk top-ups and attendance through a real bridge process: allowed and refused amounts, a
 replay, the books after the booking job; check-in and check-out from an attendance point."""
 
+import base64
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from bridge_harness import BridgeProcess
-from conftest import environment
+from conftest import ROOT, environment
 
 
 @pytest.fixture(scope="module")
@@ -145,4 +146,31 @@ def test_attendance_check_in_and_out(bridge, site, odoo_registry):
         assert len(attendance) == 1
         assert attendance.check_in == morning.replace(tzinfo=None)
         assert attendance.check_out == (morning + timedelta(hours=2)).replace(tzinfo=None)
+        env.cr.commit()
+
+
+def test_kiosk_top_up_by_face_picture(bridge, site, odoo_registry):
+    """With canteen_face: a kiosk that sends a picture tops up the person it shows."""
+    faces = ROOT.parent / "shared" / "testdata" / "faces"
+    holder = site["cardholders"][0]
+    with environment(odoo_registry) as env:
+        if "canteen.face" not in env or not faces.is_dir():
+            pytest.skip("needs canteen_face and the test photos")
+        face = env["canteen.face"]._enrol(
+            env["hr.employee"].browse(holder["employee_id"]), (faces / "obama.jpg").read_bytes()
+        )
+        assert face.state == "valid", face.rejection_message
+        env.cr.commit()
+    kiosk = bridge.client(site["terminals"][0])
+    picture = {"type": "face_image", "value": base64.b64encode((faces / "obama2.jpg").read_bytes()).decode()}
+    status, answer = post(kiosk, "/api/v1/topups", picture, 10, amount="50.00")
+    assert status == 200 and answer["status"] == "approved", answer
+    assert answer["cardholder"]["employee_no"] == holder["employee_no"]
+    assert answer["face"]["face_id"] == holder["face"]
+    with environment(odoo_registry) as env:
+        topup = env["canteen.terminal.topup"].search(
+            [("terminal_id", "=", site["terminals"][0]["id"]), ("seq", "=", 10)]
+        )
+        assert (topup.identity_type, topup.identity_value) == ("face_image", holder["face"])
+        env["canteen.terminal.topup"]._cron_book()
         env.cr.commit()
