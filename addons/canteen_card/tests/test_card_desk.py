@@ -355,10 +355,10 @@ class TestCardDesk(CanteenCardCase):
         other = self.charge(self.alice, 3)
         Entry = self.env["canteen.ledger.entry"]
         self.assertEqual(charge.correctable_amount, 12)
-        self.assertEqual(charge.correction_ids.correctable_amount, 0, "a correction is not corrected")
         Wizard = self.env["canteen.correction.wizard"]
         Wizard.create({"entry_id": charge.id, "new_amount": 5}).action_confirm()
         self.assertEqual(charge.correctable_amount, 5)
+        self.assertEqual(charge.correction_ids.correctable_amount, 0, "a correction is not corrected")
         mine = [("employee_id", "=", self.alice.id)]
         self.assertEqual(Entry.search([*mine, ("correctable_amount", ">", 0)]), charge | other)
         self.assertEqual(Entry.search([*mine, ("correctable_amount", "=", 5)]), charge)
