@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.addons.canteen_card.tools.access import check_caller
 
 from ..tools import xlsx
-from .canteen_report import DETAIL_KINDS, SUMMARY_KINDS
+from .canteen_report import DETAIL_INLINE_COLUMNS, DETAIL_KINDS, SUMMARY_KINDS
 
 _logger = logging.getLogger(__name__)
 
@@ -40,11 +40,25 @@ class CanteenReportExport(models.Model):
     state = fields.Selection(EXPORT_STATE_SELECTION, required=True, default="queued", readonly=True)
     row_count = fields.Integer(string="Rows", readonly=True, help="Rows the export holds.")
     progress = fields.Integer(string="Rows Written", readonly=True, help="Rows written so far.")
+    progress_percent = fields.Float(
+        string="Progress",
+        compute="_compute_progress_percent",
+        help="Share of the rows written so far, in percent (the file is then compressed).",
+    )
     attachment_id = fields.Many2one("ir.attachment", string="File", readonly=True, ondelete="set null")
     file = fields.Binary(related="attachment_id.datas", string="Download")
     file_name = fields.Char(related="attachment_id.name", string="File Name")
     error = fields.Text(readonly=True, help="Why the export failed.")
     date_done = fields.Datetime(string="Finished", readonly=True)
+
+    def _compute_progress_percent(self):
+        for job in self:
+            if job.state == "done":
+                job.progress_percent = 100.0
+            elif job.row_count:
+                job.progress_percent = min(100.0, 100.0 * job.progress / job.row_count)
+            else:
+                job.progress_percent = 0.0
 
     def _enqueue(self, kind, filters, count):
         """Queue an export of the caller's report and wake the cron (it runs after this commits)."""
@@ -109,10 +123,11 @@ class CanteenReportExport(models.Model):
                 Report._detail_rows(kind, filters),
                 total_label=self.env._("Total"),
                 progress=progress,
+                inline_columns=DETAIL_INLINE_COLUMNS,
             )
         else:
             raise UserError(self.env._("Unknown report."))
-        book.close()
+        xlsx.close(book)
         return output.getvalue() if target is None else None
 
     def _cron_run(self):
@@ -147,7 +162,16 @@ class CanteenReportExport(models.Model):
             os.unlink(path)
 
     def _progress(self, rows):
+        """Rows written so far, on the record at each batch; a notification at each quarter."""
+        before = self.progress * 4 // self.row_count if self.row_count else 0
         self._set({"progress": rows})
+        self.invalidate_recordset(["progress"])
+        quarter = min(rows * 4 // self.row_count, 3) if self.row_count else 0
+        if quarter > before:
+            self._notify(
+                self.env._("Export %(name)s: %(percent)s%% written.", name=self.name, percent=quarter * 25),
+                "info",
+            )
 
     def _set(self, values, content=None):
         """Write the job (and its file) on a transaction of its own, committed at once."""

@@ -219,6 +219,20 @@ class TestReports(CanteenCardCase):
             charged, count = self.ledger_sum(consumption + scope)
             self.assertEqual(merchants["totals"][:2], [count, -charged])
             self.assertEqual(merchants["totals"][2] + merchants["totals"][3], -charged)
+            # the monthly bill: every entry, in and out of each wallet
+            bill = Report._summary("person_bill", filters)
+            count, cash_in, cash_out, subsidy_in, subsidy_out, received, spent, net = bill["totals"]
+            for wallet, incoming, outgoing in (
+                ("cash", cash_in, cash_out),
+                ("subsidy", subsidy_in, subsidy_out),
+            ):
+                positive, _count = self.ledger_sum([*scope, ("wallet_kind", "=", wallet), ("amount", ">", 0)])
+                negative, _count = self.ledger_sum([*scope, ("wallet_kind", "=", wallet), ("amount", "<", 0)])
+                self.assertEqual((incoming, outgoing), (positive, -negative), (company.name, wallet))
+            everything, charges = self.ledger_sum(scope)
+            self.assertEqual((net, received - spent, count), (everything, everything, charges))
+            for column, value in enumerate(bill["totals"]):
+                self.assertEqual(sum(row[1][column] for row in bill["rows"]), value)
         # known figures: HQ consumed 15 + 8.50 + 4 + 11 - 4 = 34.50 in four charges, its branch 6 + 9
         group = Report._summary("daily_meal", self.filters(company_ids=[self.company.id]))
         self.assertEqual((group["totals"][-4], group["totals"][-1]), (6, Decimal("49.50")))
@@ -235,6 +249,34 @@ class TestReports(CanteenCardCase):
             "daily_meal", {"date_from": breakfast_day, "date_to": breakfast_day, "meal_kind": "breakfast"}
         )
         self.assertEqual(breakfast["totals"][-1], Decimal("4.00"))
+
+    def test_canteen_filter_and_bill_of_one_person(self):
+        Report = self.env["canteen.report"]
+        branch = Report._summary("daily_meal", self.filters(canteen_ids=[self.branch_merchant.id]))
+        self.assertEqual({row[0][1] for row in branch["rows"]}, {"Branch Canteen"})
+        self.assertEqual(branch["totals"][-1], Decimal("15.00"))
+        # a canteen and a merchant named together: both hold
+        none = Report._summary(
+            "daily_meal", self.filters(canteen_ids=[self.branch_merchant.id], merchant_ids=[self.merchant.id])
+        )
+        self.assertEqual(none["rows"], [])
+        # Carol's bill: 50 topped up and 12 granted, 6 + 9 spent
+        bill = Report._summary("person_bill", self.filters(employee_id=self.carol.id))
+        self.assertEqual([row[0][:2] for row in bill["rows"]], [["C003", "Carol"]])
+        self.assertEqual(
+            bill["totals"][5:], [Decimal("62.00"), Decimal("15.00"), Decimal("47.00")], bill["totals"]
+        )
+        lines = [
+            row
+            for batch in Report._detail_rows("detail_bill", self.filters(employee_id=self.carol.id))
+            for row in batch
+        ]
+        self.assertEqual(sum(Decimal(row[13]) for row in lines), Decimal("47.00"))
+        # the wizard's canteen field reaches the engine, and the view shows the same entries
+        wizard = self.wizard("person_bill", canteen_ids=[(6, 0, self.branch_merchant.ids)])
+        self.assertEqual(wizard._filters()["canteen_ids"], self.branch_merchant.ids)
+        entries = self.env["canteen.ledger.entry"].search(wizard.action_view()["domain"])
+        self.assertEqual(entries.merchant_id, self.branch_merchant)
 
     # branch isolation ---------------------------------------------------------------------------
     def test_branch_manager_sees_only_their_branch(self):
@@ -307,9 +349,18 @@ class TestReports(CanteenCardCase):
             self.company.name,
         ):
             self.assertIn(text, html)
+        bill = self.wizard("person_bill")
+        bill.with_context(discard_logo_check=True).action_print()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("canteen_report.action_report_canteen_summary", bill.ids)[0]
+            .decode()
+        )
+        for text in ("Monthly Bill per Person", "Received", "Spent", "Net", "Carol", "47.00"):
+            self.assertIn(text, html)
 
     def test_xlsx_totals_equal_the_screen(self):
-        for kind in ("daily_meal", "person_meal", "daily_topup", "merchant_day"):
+        for kind in ("daily_meal", "person_meal", "daily_topup", "merchant_day", "person_bill"):
             wizard = self.wizard(kind)
             action = wizard.action_export()
             attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
@@ -336,6 +387,22 @@ class TestReports(CanteenCardCase):
         expected, _count = self.ledger_sum([("kind", "in", ("charge", "correction"))])
         self.assertEqual(Decimal(str(rows[-1][13])).quantize(Decimal("0.01")), expected)
         self.assertEqual(len(rows), 1 + 9 + 1)  # header, 9 entries, totals
+        # the rows written straight as XML read back as real dates, texts and numbers
+        entries = self.env["canteen.ledger.entry"].search(
+            [
+                ("company_id", "in", (self.company | self.branch).ids),
+                ("kind", "in", ("charge", "correction")),
+            ],
+            order="business_date, date, id",
+        )
+        self.assertEqual([row[13] for row in rows[1:-1]], entries.mapped("amount"))
+        self.assertEqual([row[1].date() for row in rows[1:-1]], entries.mapped("business_date"))
+        self.assertEqual([row[3] for row in rows[1:-1]], [entry.employee_id.name for entry in entries])
+        first = entries[0]
+        zone = pytz.timezone(self.env.user.tz or "Asia/Shanghai")
+        local = pytz.utc.localize(first.date).astimezone(zone).replace(tzinfo=None)
+        self.assertLess(abs((rows[1][0] - local).total_seconds()), 1)
+        self.assertEqual((rows[1][5], rows[1][10]), ("Charge", first.card_id.uid or None))
 
     def test_large_export_runs_in_the_background(self):
         # The job writes its state and file on cursors of its own: in a test, the test's.
@@ -349,7 +416,7 @@ class TestReports(CanteenCardCase):
         self.assertEqual((job.state, job.row_count), ("queued", 9))
         self.env["canteen.report.export"].sudo()._cron_run()
         job.invalidate_recordset()
-        self.assertEqual((job.state, job.progress), ("done", 9), job.error)
+        self.assertEqual((job.state, job.progress, job.progress_percent), ("done", 9, 100.0), job.error)
         rows = list(
             openpyxl.load_workbook(io.BytesIO(job.attachment_id.raw), read_only=True)
             .worksheets[0]

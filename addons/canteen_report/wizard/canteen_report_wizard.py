@@ -13,6 +13,7 @@ REPORT_KIND_SELECTION = [
     ("department_meal", "Consumption per Department and Meal"),
     ("daily_topup", "Daily Top-ups"),
     ("merchant_day", "Merchant Reconciliation"),
+    ("person_bill", "Monthly Bill per Person"),
     ("detail_charge", "Charge Details"),
     ("detail_topup", "Top-up Details"),
     ("detail_refund", "Refund Details"),
@@ -20,6 +21,7 @@ REPORT_KIND_SELECTION = [
     ("detail_subsidy", "Subsidy Details"),
     ("detail_correction", "Correction Details"),
     ("detail_transfer", "Transfer Details"),
+    ("detail_bill", "Bill Lines (Every Entry)"),
 ]
 # A details export larger than this runs in the background and lands as an attachment.
 BACKGROUND_ROWS = 20000
@@ -56,6 +58,16 @@ class CanteenReportWizard(models.TransientModel):
     employee_id = fields.Many2one("hr.employee", string="Cardholder", help="Only this person.")
     card_id = fields.Many2one("canteen.card", help="Only this card.")
     merchant_ids = fields.Many2many("canteen.merchant", string="Merchants", help="Only these merchants.")
+    canteen_ids = fields.Many2many(
+        "canteen.merchant",
+        "canteen_report_wizard_canteen_rel",
+        "wizard_id",
+        "merchant_id",
+        string="Canteens",
+        domain="[('kind', '=', 'canteen')]",
+        help="Only these canteens. A canteen takes its payments through its merchant (one merchant "
+        "per canteen), so its entries are those of that merchant and of its terminals.",
+    )
     terminal_id = fields.Many2one("canteen.terminal", help="Only this terminal.")
     meal_kind = fields.Selection(MEAL_KIND_SELECTION, string="Meal", help="Only this meal.")
     operator_id = fields.Many2one("res.users", help="Only entries written by this user.")
@@ -80,6 +92,7 @@ class CanteenReportWizard(models.TransientModel):
             "employee_id": self.employee_id.id,
             "card_id": self.card_id.id,
             "merchant_ids": self.merchant_ids.ids,
+            "canteen_ids": self.canteen_ids.ids,
             "terminal_id": self.terminal_id.id,
             "meal_kind": self.meal_kind,
             "operator_id": self.operator_id.id,
@@ -89,7 +102,7 @@ class CanteenReportWizard(models.TransientModel):
         label = dict(self._fields["report_kind"]._description_selection(self.env))[self.report_kind]
         parts = [
             self.env._("%(first)s to %(last)s", first=self.date_from, last=self.date_to),
-            ", ".join(self.merchant_ids.mapped("name")),
+            ", ".join((self.canteen_ids | self.merchant_ids).mapped("name")),
             self.department_id.display_name or "",
             self.employee_id.name or "",
         ]
@@ -103,9 +116,12 @@ class CanteenReportWizard(models.TransientModel):
         """The report's entries on screen (list, pivot and graph), with the filters as domain."""
         filters = self._check()
         Report = self.env["canteen.report"]
-        kinds = DETAIL_KINDS.get(self.report_kind) or (
-            TOPUP_KINDS if self.report_kind == "daily_topup" else ("charge", "correction")
-        )
+        if self.report_kind in DETAIL_KINDS:
+            kinds = DETAIL_KINDS[self.report_kind]
+        else:
+            kinds = {"daily_topup": TOPUP_KINDS, "person_bill": None}.get(
+                self.report_kind, ("charge", "correction")
+            )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "canteen_report.canteen_report_analysis_action"
         )
