@@ -173,7 +173,7 @@ FILL = """
         SELECT p.*, m.kind AS meal, m.k, d.day,
                (d.day + make_interval(hours => m.hour - 8, mins => ((p.n * 7 + d.n) %% 50)::int))::timestamp
                    AS moment,
-               (m.low + (p.n * 31 + d.n * 17 + m.k * 13) %% (m.high - m.low)) / 100.0 AS price,
+               round((m.low + (p.n * 31 + d.n * 17 + m.k * 13) %% (m.high - m.low)) / 100.0, 2) AS price,
                (p.n + d.n + m.k) %% 10 = 0 AS split,
                1 + (p.n + m.k) %% %(merchant_count)s AS shop
           FROM generate_series(%(first)s::date, %(last)s::date, '1 day') WITH ORDINALITY AS d(day, n)
@@ -407,7 +407,6 @@ def main():
         fill(registry, company_id, merchant_ids, terminal_ids, args.days, stop_at)
     if args.fill_only:
         return 0
-    registry = devstack.open_registry(db, DBNAME)
     with registry.cursor() as cr:
         cr.execute("SELECT id FROM res_users WHERE login = 'bench_report_reader'")
         reader_id = cr.fetchone()[0]
