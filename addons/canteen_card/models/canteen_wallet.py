@@ -34,6 +34,12 @@ class CanteenWallet(models.Model):
         ("employee_kind_uniq", "unique (employee_id, kind)", "A cardholder has one wallet of each kind."),
     ]
 
+    def init(self):
+        # Every charge rewrites its wallets' rows. Room left on each page lets PostgreSQL put the
+        # new version beside the old one (a HOT update: no new index entries, the old version
+        # pruned in passing); on full pages each update moved the row and added to every index.
+        self.env.cr.execute("ALTER TABLE canteen_wallet SET (fillfactor = 50)")
+
     @api.depends("employee_id", "kind")
     def _compute_display_name(self):
         labels = dict(self._fields["kind"]._description_selection(self.env))
