@@ -29,6 +29,10 @@ import numpy
 
 NO_MATCH = "no_match"
 AMBIGUOUS = "ambiguous"
+# A match is at most this far (the companies' default setting) and the next person at least
+# the margin further.
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MARGIN = 0.05
 
 # Up to this many faces a gallery is searched exhaustively: its matrix (4.9 MB at 10,000 faces)
 # stays in the processor's cache and a search takes 0.2-0.4 ms.
@@ -87,7 +91,7 @@ def _distance(similarity):
     return float(numpy.sqrt(max(0.0, 2.0 - 2.0 * float(similarity))))
 
 
-def identify(matrix, query, threshold=0.4, margin=0.05, labels=None):
+def identify(matrix, query, threshold=DEFAULT_THRESHOLD, margin=DEFAULT_MARGIN, labels=None):
     """Find the row of `matrix` (n x d, unit rows) nearest to `query` (d, any length).
 
     `labels` (optional, n person ids) makes the margin compare with the best row of another
@@ -310,7 +314,7 @@ class Gallery:
             row = int(rows[best])
         return int(self._faces[row]), int(self._people[row]), similarity, second
 
-    def identify(self, query, threshold=0.4, margin=0.05, exhaustive=False):
+    def identify(self, query, threshold=DEFAULT_THRESHOLD, margin=DEFAULT_MARGIN, exhaustive=False):
         """(face_id, person_id, Match) of the nearest face; ids are None when there is no match."""
         query = unit(query, self.dim)
         found = self.search(query, exhaustive) if query is not None else None
@@ -323,7 +327,7 @@ class Gallery:
         return face_id, person_id, match
 
 
-def search_many(galleries, query, threshold=0.4, margin=0.05):
+def search_many(galleries, query, threshold=DEFAULT_THRESHOLD, margin=DEFAULT_MARGIN):
     """(face_id, person_id, Match) over several galleries (one per company of a subtree), as if
     they were one: the best face of all and the best of another person decide."""
     query = unit(query)

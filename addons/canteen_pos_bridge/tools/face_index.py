@@ -31,6 +31,9 @@ _logger = logging.getLogger("canteen.bridge")
 
 SETTINGS_SECONDS = 5  # a company's match settings are read again after this
 NOTIFY_CHANNEL = "canteen_face"
+# (threshold, margin) of a company without settings: canteen_face's defaults
+# (face_match.DEFAULT_THRESHOLD, DEFAULT_MARGIN; that module may not import here).
+DEFAULT_SETTINGS = (0.5, 0.05)
 PICTURE_TIMEOUT = 30  # seconds a picture may take in the worker (model loading included)
 # The lookup identity of a face image nobody matches: a face id no one has (see charge_sql).
 NOBODY = {"type": "face", "value": "-"}
@@ -197,7 +200,7 @@ class FaceIndex:
         cached = self.settings.get(company_id)
         if cached is None or time.monotonic() - cached[2] > SETTINGS_SECONDS:
             rows = fetch(face_sql.SETTINGS, [company_id])
-            threshold, margin = rows[0] if rows else (0.4, 0.05)
+            threshold, margin = rows[0] if rows else DEFAULT_SETTINGS
             cached = self.settings[company_id] = (float(threshold), float(margin), time.monotonic())
         return cached[0], cached[1]
 
