@@ -1,4 +1,6 @@
+import contextlib
 import operator as op
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -227,6 +229,25 @@ class CanteenLedgerEntry(models.Model):
                 SQL(meal),
             )
         )
+
+    @api.model
+    def _period_domain(self, date_from, date_to):
+        """The entries of the business days `date_from` to `date_to` (inclusive): the one
+        definition of a period that the bills and the reports share. A period is cut at the local
+        business day (`business_date`: the terminal's or the company's day), never at midnight
+        UTC, so an entry at 01:00 on the 1st in Shanghai belongs to that month everywhere."""
+        return [("business_date", ">=", date_from), ("business_date", "<=", date_to)]
+
+    @api.model
+    def _month_period(self, month, today):
+        """The first and last business day of the month `month` ("YYYY-MM"); of the month of
+        `today` when `month` is empty or not a month."""
+        first = today.replace(day=1)
+        if month:
+            with contextlib.suppress(TypeError, ValueError):
+                first = fields.Date.to_date(f"{month}-01")
+        following = (first + timedelta(days=32)).replace(day=1)
+        return first, following - timedelta(days=1)
 
     def action_correct(self):
         self.ensure_one()

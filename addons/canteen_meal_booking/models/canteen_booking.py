@@ -347,25 +347,16 @@ class CanteenBooking(models.Model):
 
     @api.model
     def _canteen_portal_month(self, employee, month=None):
-        """A cardholder's monthly bill: their ledger entries of one month (YYYY-MM) and totals."""
+        """A cardholder's monthly bill: their ledger entries of one month (YYYY-MM) and totals.
+        The month is cut at the local business day, as in the reports (the ledger's one
+        definition of a period)."""
         employee = employee.sudo()
-        today = fields.Date.context_today(employee)
-        try:
-            first = fields.Date.to_date(f"{month}-01") if month else today.replace(day=1)
-        except ValueError:
-            first = today.replace(day=1)
-        following = (first + timedelta(days=32)).replace(day=1)
-        entries = (
-            self.env["canteen.ledger.entry"]
-            .sudo()
-            .search(
-                [
-                    ("employee_id", "=", employee.id),
-                    ("date", ">=", fields.Datetime.to_datetime(first)),
-                    ("date", "<", fields.Datetime.to_datetime(following)),
-                ],
-                order="date asc, id asc",
-            )
+        Entry = self.env["canteen.ledger.entry"].sudo()
+        first, last = Entry._month_period(month, fields.Date.context_today(employee))
+        following = last + timedelta(days=1)
+        entries = Entry.search(
+            [("employee_id", "=", employee.id), *Entry._period_domain(first, last)],
+            order="date asc, id asc",
         )
         return {
             "employee": employee,

@@ -5,3 +5,4 @@ from . import test_portal
 from . import test_terminal
 from . import test_payment
 from . import test_tours
+from . import test_bill_month
