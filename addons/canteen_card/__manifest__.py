@@ -1,7 +1,7 @@
 {
     "name": "Canteen Card",
     "summary": "Cardholders, cards, cash and subsidy wallets, immutable ledger and clearing",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Human Resources/Canteen",
     "website": "https://github.com/canteen-suite/canteen",
     "author": "Canteen Suite",

@@ -57,6 +57,16 @@ class CanteenClearing(models.Model):
         help="Intercompany clearings only: the entry in the merchant's company (intercompany "
         "receivable against the merchant's account).",
     )
+    correction_move_id = fields.Many2one(
+        "account.move",
+        string="Intercompany Correction",
+        readonly=True,
+        check_company=True,
+        help="Intercompany clearings made before clearings posted in both companies only: the entry in "
+        "the cardholders' company that moved the amount from the merchant's account to the intercompany "
+        "payable when the database was upgraded (the entry in the merchant's company is the Merchant "
+        "Company Entry).",
+    )
     entry_ids = fields.One2many("canteen.ledger.entry", "clearing_id", string="Ledger Entries", readonly=True)
 
     @api.depends("merchant_id", "date", "wallet_kind")
@@ -166,9 +176,10 @@ class CanteenClearing(models.Model):
         )
         return own, theirs
 
-    def _post(self, company, journal, label, debit_line, credit_line):
-        """Post the clearing's amount in `company`: debited on `debit_line`'s account, credited
-        on `credit_line`'s (the other way round for a negative amount)."""
+    def _post(self, company, journal, label, debit_line, credit_line, *, date=None):
+        """Post the clearing's amount in `company` on `date` (default the clearing's day): debited
+        on `debit_line`'s account, credited on `credit_line`'s (the other way round for a negative
+        amount)."""
         amount = float(self.amount)
         lines = [
             dict(debit_line, name=label, debit=max(amount, 0), credit=max(-amount, 0)),
@@ -183,7 +194,7 @@ class CanteenClearing(models.Model):
                     "move_type": "entry",
                     "journal_id": journal.id,
                     "company_id": company.id,
-                    "date": self.date,
+                    "date": date or self.date,
                     "ref": label,
                     "canteen_locked": True,
                     "line_ids": [Command.create(line) for line in lines],
@@ -192,6 +203,99 @@ class CanteenClearing(models.Model):
         )
         move.action_post()
         return move
+
+    # upgrade of clearings made before intercompany clearing (migrations/18.0.1.1.0) ------------
+    @api.model
+    def _old_intercompany_clearings(self):
+        """Clearings at another company's merchant booked the old way: one entry in the
+        cardholders' company, wallet liability against the merchant's account, and nothing in the
+        merchant's company (before clearings posted in both companies)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT c.id
+                  FROM canteen_clearing c
+                  JOIN canteen_merchant m ON m.id = c.merchant_id
+                 WHERE m.company_id != c.company_id
+                   AND c.move_id IS NOT NULL
+                   AND c.merchant_move_id IS NULL
+                 ORDER BY c.id
+                """
+            )
+        )
+        return self.sudo().browse(row[0] for row in self.env.cr.fetchall())
+
+    @api.model
+    def _migrate_old_intercompany_clearings(self):
+        """Give each old intercompany clearing the books a clearing gets today, by a correcting
+        pair of entries dated on the clearing's day (or the first day after a lock date):
+
+        - in the cardholders' company, the merchant's account that the old entry credited is
+          debited back, against the intercompany payable to the merchant's company: with the old
+          entry, wallet liability against intercompany payable, as today;
+        - in the merchant's company, the entry it gets today: intercompany receivable from the
+          cardholders' company against the merchant's account (the clearing's Merchant Company
+          Entry), so that the merchant's statement settles it there once.
+
+        Old clearings were never settled (a statement took only its own company's clearings).
+        Idempotent: a clearing with a Merchant Company Entry is never taken again. Returns the
+        clearings corrected."""
+        clearings = self._old_intercompany_clearings()
+        for clearing in clearings:
+            clearing._correct_old_intercompany()
+        return clearings
+
+    def _correct_old_intercompany(self):
+        self.ensure_one()
+        self.env.cr.execute(SQL("SELECT id FROM canteen_clearing WHERE id = %s FOR UPDATE", self.id))
+        self.invalidate_recordset(["merchant_move_id"])
+        if self.merchant_move_id or ("settlement_id" in self._fields and self.settlement_id):
+            return
+        company, merchant_company = self.company_id, self.merchant_id.company_id
+        sign = 1 if self.amount > 0 else -1
+        # The old entry's merchant side: the line on the other side of the wallet liability.
+        old_lines = self.move_id.line_ids.filtered(lambda line: line.balance * sign < 0)
+        if len(old_lines) != 1:
+            return  # not an entry of the old clearing: left alone, and found again by the check
+        old = old_lines
+        journal = company._canteen_wallet_accounting(self.wallet_kind)[0]
+        merchant_journal = merchant_company._canteen_wallet_accounting(self.wallet_kind)[0]
+        payable = company._canteen_intercompany_accounts()[0]
+        receivable = merchant_company._canteen_intercompany_accounts()[1]
+        label = self.env._(
+            "Intercompany clearing %(merchant)s %(day)s (cards of %(company)s), correcting %(entry)s",
+            merchant=self.merchant_id.name,
+            day=self.date,
+            company=company.name,
+            entry=self.move_id.name,
+        )
+        own = self._post(
+            company,
+            journal,
+            label,
+            {"account_id": old.account_id.id, "partner_id": old.partner_id.id},
+            {"account_id": payable.id, "partner_id": merchant_company.partner_id.id},
+            date=self._open_date(company, journal),
+        )
+        theirs = self._post(
+            merchant_company,
+            merchant_journal,
+            label,
+            {"account_id": receivable.id, "partner_id": company.partner_id.id},
+            {
+                "account_id": self.merchant_id.account_id.id
+                or merchant_company.canteen_merchant_account_id.id,
+                "partner_id": self.merchant_id.partner_id.id,
+            },
+            date=self._open_date(merchant_company, merchant_journal),
+        )
+        self.write({"correction_move_id": own.id, "merchant_move_id": theirs.id})
+
+    def _open_date(self, company, journal):
+        """The clearing's day, or the first day after the company's lock date."""
+        lock = company._get_user_fiscal_lock_date(journal)
+        return max(self.date, lock + timedelta(days=1)) if lock else self.date
 
     @api.model
     def _cron_clear(self):

@@ -1,6 +1,7 @@
 from . import test_access
 from . import test_books_locked
 from . import test_clearing
+from . import test_clearing_migration
 from . import test_demo_group
 from . import test_department_code
 from . import test_desk_screens
