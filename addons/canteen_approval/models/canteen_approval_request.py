@@ -316,4 +316,4 @@ class CanteenApprovalRequest(models.Model):
         if self.payload_file:
             values.update(file=self.payload_file, filename=self.payload_filename)
         wizard = env[KIND_WIZARDS[self.kind]].create(values)
-        return wizard._canteen_approval_post()
+        return wizard._canteen_approval_post(self)

@@ -36,7 +36,8 @@ class CanteenApprovalWizardMixin(models.AbstractModel):
             kind, amount, employees, companies, summary=summary, values=values, **kwargs
         )
 
-    def _canteen_approval_post(self):
-        """Post as the wizard posts today; returns a message to keep, or False."""
+    def _canteen_approval_post(self, request):
+        """Post as the wizard posts today, `request` being approved; returns a message to keep,
+        or False."""
         self._confirm()
         return False
