@@ -1,7 +1,9 @@
 import base64
+import datetime
 import io
 
 import openpyxl
+from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -290,3 +292,55 @@ class TestApprovals(CanteenCardCase):
         self.assertEqual((correction.kind, correction.amount), ("correction", 35))
         correction.with_user(self.finance).action_approve()
         self.assertEqual(self.balances(self.alice)[0], 85)
+
+    # the correction window (24 h for an operator) -----------------------------------------------
+    def correct_as(self, user, charge, new_amount, **context):
+        return (
+            self.env["canteen.correction.wizard"]
+            .with_user(user)
+            .with_context(**context)
+            .create({"entry_id": charge.id, "new_amount": new_amount})
+            .action_confirm()
+        )
+
+    def test_correction_window_is_judged_when_asked_for(self):
+        self.topup(self.alice, 90)  # each below the threshold: posted at once
+        self.topup(self.bob, 90)
+        self.company.canteen_approval_threshold = 30
+        monday_noon = datetime.datetime(2026, 5, 4, 4, 0)
+        hour = datetime.timedelta(hours=1)
+        alice_lunch = self.charge(self.alice, 40, date=monday_noon)
+        bob_lunch = self.charge(self.bob, 40, date=monday_noon)
+        with freeze_time(monday_noon + 23 * hour):  # asked for an hour before the window closes
+            self.correct_as(self.operator, alice_lunch, 0)
+        request = self.last_request()
+        self.assertEqual((request.kind, request.state), ("correction", "waiting"))
+        # The operator cannot move the time the request was asked for.
+        with self.assertRaises(AccessError):
+            request.with_user(self.operator).write({"requested_date": monday_noon + 30 * hour})
+        with freeze_time(monday_noon + 50 * hour):  # approved two days later: posted all the same
+            request.with_user(self.finance).action_approve()
+        self.assertEqual(request.state, "posted")
+        self.assertEqual(self.balances(self.alice)[0], 90)
+        self.assertEqual(alice_lunch.correctable_amount, 0)
+
+        # Asked for after the window: refused at once, over the ORM too, whatever the context.
+        with freeze_time(monday_noon + 25 * hour):
+            for context in ({}, {"requested_at": "2026-05-04 05:00:00", "canteen_approved": True}):
+                with self.subTest(context=context), self.assertRaisesRegex(UserError, "older than 24 hours"):
+                    self.correct_as(self.operator, bob_lunch, 0, **context)
+        self.assertEqual(self.last_request(), request)
+        self.assertEqual(self.balances(self.bob)[0], 50)
+
+    def test_correction_rechecked_when_approved(self):
+        """Only the window is judged when asked for: a charge corrected meanwhile is refused."""
+        self.topup(self.alice, 90)
+        self.company.canteen_approval_threshold = 30
+        lunch = self.charge(self.alice, 40, date=fields.Datetime.now() - datetime.timedelta(hours=2))
+        self.correct_as(self.operator, lunch, 0)
+        request = self.last_request()
+        self.company.canteen_approval_threshold = 100
+        self.correct_as(self.manager, lunch, 0)  # below the threshold: posted at once
+        with self.assertRaisesRegex(UserError, "already corrected in full"):
+            request.with_user(self.finance).action_approve()
+        self.assertEqual((request.state, self.balances(self.alice)[0]), ("waiting", 90))

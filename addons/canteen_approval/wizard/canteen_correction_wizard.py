@@ -4,6 +4,12 @@ from odoo import models
 
 
 class CanteenCorrectionWizard(models.TransientModel):
+    """A correction above the threshold waits for its approval. Its window (24 h for an operator)
+    is judged when the operator asks for it: a correction asked for in time is posted when
+    approved, even after the window has closed (Card Finance approving on Monday a correction
+    asked for on Friday evening); everything else (what is left of the charge, the cardholder
+    still active) is checked again when it is posted."""
+
     _name = "canteen.correction.wizard"
     _inherit = ["canteen.correction.wizard", "canteen.approval.wizard.mixin"]
 
@@ -28,3 +34,7 @@ class CanteenCorrectionWizard(models.TransientModel):
             "correction", back, self.entry_id.employee_id, self.entry_id.company_id, summary
         )
         return request._sent_notification() if request else super()._confirm_or_draft()
+
+    def _canteen_approval_post(self, request):
+        self._confirm(requested_at=request.requested_date)
+        return False

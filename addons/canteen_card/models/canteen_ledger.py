@@ -121,17 +121,20 @@ class CanteenLedger(models.AbstractModel):
             **self._card_check(employee, require_card),
         )
 
-    def _correct(self, entry, new_amount, note=None):
+    def _correct(self, entry, new_amount, note=None, *, requested_at=None):
         """Correct a charge (更正) within the window: a new "correction" entry of the same wallet and
         merchant, linked to the charge, giving back the difference between what was charged (less
         earlier corrections) and `new_amount` (0 reverses it). A correction only lowers a charge;
-        more money is a new manual entry. The charge itself is never changed."""
+        more money is a new manual entry. The charge itself is never changed.
+
+        The window is judged at `requested_at` (default now): canteen_approval passes the time the
+        correction was asked for, so that a request made in time is posted when approved later."""
         entry.ensure_one()
         new_amount = Decimal(str(new_amount))
         charged = -Decimal(str(entry.amount)) - sum(
             (Decimal(str(c.amount)) for c in entry.correction_ids), Decimal("0.00")
         )
-        self._check_correctable(entry, new_amount, charged)
+        self._check_correctable(entry, new_amount, charged, requested_at=requested_at)
         values = {
             "merchant_id": entry.merchant_id.id,
             "related_entry_id": entry.id,
@@ -149,7 +152,7 @@ class CanteenLedger(models.AbstractModel):
             enforce_max=False,
         )
 
-    def _check_correctable(self, entry, new_amount, charged):
+    def _check_correctable(self, entry, new_amount, charged, *, requested_at=None):
         if entry.kind != "charge" or not entry.merchant_id:
             raise UserError(self.env._("Only a charge at a merchant can be corrected."))
         if entry.employee_id.cardholder_state != "active":
@@ -157,7 +160,7 @@ class CanteenLedger(models.AbstractModel):
         company = entry.company_id
         manager = self.env.user.has_group("canteen_card.group_card_manager")
         hours = company.canteen_correction_manager_hours if manager else company.canteen_correction_hours
-        if entry.date < fields.Datetime.now() - timedelta(hours=hours):
+        if entry.date < (requested_at or fields.Datetime.now()) - timedelta(hours=hours):
             raise UserError(
                 self.env._(
                     "This charge is older than %(hours)s hours: it can no longer be corrected by you.",

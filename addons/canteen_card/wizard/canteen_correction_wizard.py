@@ -36,14 +36,18 @@ class CanteenCorrectionWizard(models.TransientModel):
         check_caller(self.env, OPERATOR, self.entry_id.company_id)
         return self.sudo()._confirm_or_draft()
 
-    def _confirm(self):
+    def _confirm(self, *, requested_at=None):
+        """Post the correction; its window is judged at `requested_at` (default now: see
+        canteen.ledger._correct)."""
         self._check_rest()
         Log = self.env["canteen.operation.log"]
         employee = self.entry_id.employee_id
         before = Log._balances(employee)
         amount = self.env["canteen.ledger"]._amount(self.new_amount, allow_zero=True)
         new_amount = f"{amount:.2f}"
-        correction = self.env["canteen.ledger"]._correct(self.entry_id, amount, note=self.note)
+        correction = self.env["canteen.ledger"]._correct(
+            self.entry_id, amount, note=self.note, requested_at=requested_at
+        )
         Log._record(
             "correction",
             employee,
