@@ -284,8 +284,9 @@ class CanteenFace(models.Model):
             current._sync_terminals("delete")
 
     def _sync_terminals(self, operation):
-        """Tell the face terminals of the person's company and its parents (and, for a
-        deletion, any terminal that has the face) to add or delete it."""
+        """Tell the face terminals that serve the person's company (its own, its parents', and
+        where its cards are accepted; and, for a deletion, any terminal that has the face) to
+        add or delete it."""
         Sync = self.env["canteen.face.sync"].sudo()
         for face in self:
             terminals = Sync._face_terminals(face.company_id)
@@ -424,8 +425,9 @@ class CanteenFace(models.Model):
     # Identification ----------------------------------------------------------------------
     @api.model
     def identify_photo(self, image, company_id=False):
-        """Identify the person in a photo (base64 JPEG or PNG) among the current faces of a
-        company and its branches (default: the current company).
+        """Identify the person in a photo (base64 JPEG or PNG) among the current faces of the
+        companies served at a company (default: the current company): its own and its branches',
+        and those whose settings accept their cards at its merchants (as its terminals do).
 
         Answers {"match": {"face_id", "employee_id", "employee_no", "name", "distance"}} or
         {"match": None, "reason": "not_image" | "no_face" | "several_faces" | "no_match" |
@@ -449,7 +451,11 @@ class CanteenFace(models.Model):
         faces = (
             self.sudo()
             .search(
-                [("company_id", "child_of", company.id), ("is_current", "=", True), ("state", "=", "valid")]
+                [
+                    ("company_id", "in", company._canteen_served_companies().ids),
+                    ("is_current", "=", True),
+                    ("state", "=", "valid"),
+                ]
             )
             .filtered("embedding")
         )

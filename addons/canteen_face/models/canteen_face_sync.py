@@ -136,7 +136,8 @@ class CanteenFaceSync(models.Model):
 
     @api.model
     def _face_terminals(self, company):
-        """The enabled face terminals that serve `company`'s people: its own and its parents'."""
+        """The enabled face terminals that serve `company`'s people: its own and its parents',
+        and those where its cards are accepted (canteen.terminal.command._terminals_for_company)."""
         return (
             self.env["canteen.terminal.command"]
             ._terminals_for_company(company)

@@ -33,24 +33,46 @@ class CanteenTerminal(models.Model):
         )
 
     def _canteen_send_all_faces(self):
-        """face.clear, then a face.upsert of every current face of the terminal's company and
-        its branches; returns how many faces were queued."""
+        """face.clear, then a face.upsert of every current face of the companies the terminal
+        serves (its company, its branches, and the companies that accept their cards at its
+        merchant); returns how many faces were queued."""
         Sync = self.env["canteen.face.sync"].sudo()
+        served = self._canteen_served_company_ids()
         queued = 0
         for terminal in self:
             self.env["canteen.terminal.command"]._enqueue(terminal, "face.clear", {})
-            faces = (
-                self.env["canteen.face"]
-                .sudo()
-                .search(
-                    [
-                        ("company_id", "child_of", terminal.company_id.id),
-                        ("is_current", "=", True),
-                        ("state", "=", "valid"),
-                    ]
-                )
-            )
+            faces = self._canteen_current_faces(served[terminal.id])
             for face in faces:
                 Sync._send(face.employee_id, terminal, "upsert", face)
             queued += len(faces)
         return queued
+
+    def _canteen_on_served_change(self, changed):
+        """A face terminal that now serves another company's cards gets its people's faces; one
+        that no longer serves a company's cards deletes the faces of its people it holds."""
+        changed = super()._canteen_on_served_change(changed)
+        Sync = self.env["canteen.face.sync"].sudo()
+        for terminal, (added, removed) in changed.items():
+            if terminal.kind != "face" or not terminal.enabled:
+                continue
+            for face in self._canteen_current_faces(added):
+                Sync._send(face.employee_id, terminal, "upsert", face)
+            held = Sync.search(
+                [
+                    ("terminal_id", "=", terminal.id),
+                    ("operation", "=", "upsert"),
+                    ("employee_id.company_id", "in", list(removed)),
+                ]
+            )
+            for sync in held:
+                Sync._send(sync.employee_id, terminal, "delete")
+        return changed
+
+    def _canteen_current_faces(self, company_ids):
+        return (
+            self.env["canteen.face"]
+            .sudo()
+            .search(
+                [("company_id", "in", list(company_ids)), ("is_current", "=", True), ("state", "=", "valid")]
+            )
+        )

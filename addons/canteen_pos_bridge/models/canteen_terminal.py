@@ -10,6 +10,7 @@ from odoo.tools import SQL
 from odoo.addons.canteen_card.tools import ledger_core
 from odoo.addons.canteen_card.tools.access import check_caller
 
+from ..tools import served_sql
 from .canteen_terminal_command import NOTIFY_CHANNEL
 
 MANAGER_GROUP = "canteen_pos_bridge.group_terminal_manager"
@@ -112,7 +113,7 @@ class CanteenTerminal(models.Model):
     list_behind = fields.Integer(
         string="Changes Behind",
         compute="_compute_list_behind",
-        help="List changes of its company tree and own commands after its cursor, not yet received. "
+        help="List changes of the cards it serves and own commands after its cursor, not yet received. "
         "0 while its whole list is due (it never polled, or a full list was requested): its next "
         "poll gets the whole list instead of the changes.",
     )
@@ -239,18 +240,7 @@ class CanteenTerminal(models.Model):
                 terminal.list_behind = 0  # a snapshot is due, not the changes
                 continue
             self.env.cr.execute(
-                SQL(
-                    """
-                    SELECT (SELECT COUNT(*) FROM canteen_card_list_change l
-                             WHERE l.position > %(cursor)s AND l.company_id IN (
-                                   SELECT id FROM res_company WHERE parent_path LIKE %(subtree)s))
-                         + (SELECT COUNT(*) FROM canteen_terminal_command c
-                             WHERE c.terminal_id = %(terminal)s AND c.position > %(cursor)s)
-                    """,
-                    cursor=terminal.list_cursor or 0,
-                    subtree=f"{terminal.company_id.sudo().parent_path}%",
-                    terminal=terminal.id,
-                )
+                served_sql.BEHIND, {"cursor": terminal.list_cursor or 0, "terminal": terminal.id}
             )
             terminal.list_behind = self.env.cr.fetchone()[0]
 
@@ -259,6 +249,15 @@ class CanteenTerminal(models.Model):
         for vals in vals_list:
             vals["secret"] = self._new_secret()
         return super().create(vals_list)
+
+    def write(self, vals):
+        if not {"merchant_id", "company_id"} & set(vals):
+            return super().write(vals)
+        # Another merchant or company: the terminal may serve other companies' cards now.
+        before = self._canteen_served_company_ids()
+        result = super().write(vals)
+        self._canteen_served_changed(before)
+        return result
 
     @api.model
     def _new_secret(self):
@@ -293,6 +292,45 @@ class CanteenTerminal(models.Model):
             raise UserError(self.env._("The secret was shown already; rotate it to get a new one."))
         self.secret_shown = True
         return self._action_show_secret(self.sudo().secret)
+
+    # Cards served ---------------------------------------------------------------------------
+    def _canteen_served_company_ids(self):
+        """{terminal id: set of company ids}: the companies whose cards (and faces) each terminal
+        serves, read in SQL by the rule the bridge uses (tools/served_sql.py)."""
+        served = {terminal_id: set() for terminal_id in self.ids}
+        if not served:
+            return served
+        self.env.flush_all()
+        self.env.cr.execute(served_sql.TERMINALS_COMPANIES, [list(served)])
+        for terminal_id, company_id in self.env.cr.fetchall():
+            served[terminal_id].add(company_id)
+        return served
+
+    def _canteen_served_changed(self, before):
+        """After a change of which companies' cards these terminals serve (`before`, from
+        _canteen_served_company_ids): each terminal whose companies changed reloads its whole
+        list at its next poll (as with Resend Full List: a snapshot, starting with list.reset),
+        woken now; _canteen_on_served_change tells the rest (faces). Returns {terminal: (company
+        ids added, company ids removed)}."""
+        after = self._canteen_served_company_ids()
+        changed = {}
+        for terminal in self.sudo().filtered(lambda t: t.kind != "cashier"):
+            old, new = before.get(terminal.id, set()), after.get(terminal.id, set())
+            if old != new:
+                changed[terminal] = (new - old, old - new)
+        if changed:
+            terminals = self.sudo().browse([terminal.id for terminal in changed])
+            terminals.write({"list_reset": True})
+            self.env.cr.execute(
+                SQL("SELECT pg_notify(%s, %s)", NOTIFY_CHANNEL, ",".join(map(str, sorted(terminals.ids))))
+            )
+            self._canteen_on_served_change(changed)
+        return changed
+
+    def _canteen_on_served_change(self, changed):
+        """Hook: {terminal: (company ids added, company ids removed)} whose cards it now serves or
+        no longer serves (canteen_face sends or deletes their faces)."""
+        return changed
 
     def action_resend_list(self):
         """Send the whole list again: the terminal's next poll gets a snapshot, then the changes."""

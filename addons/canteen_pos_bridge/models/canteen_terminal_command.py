@@ -4,7 +4,7 @@ from odoo.tools import SQL
 from odoo.addons.canteen_card.tools.access import check_caller
 from odoo.addons.canteen_card.tools.display import notification
 
-from ..tools import delivery_sql
+from ..tools import delivery_sql, served_sql
 
 COMMAND_TYPES = [
     ("blacklist.add", "Blacklist: add"),
@@ -105,15 +105,9 @@ class CanteenTerminalCommand(models.Model):
 
     @api.model
     def _terminals_for_company(self, company):
-        """Enabled terminals that serve cardholders of `company`: its own and its parents'."""
-        return (
-            self.env["canteen.terminal"]
-            .sudo()
-            .search(
-                [
-                    ("enabled", "=", True),
-                    ("company_id", "in", company.parent_ids.ids),
-                    ("kind", "!=", "cashier"),
-                ]
-            )
-        )
+        """Enabled terminals that serve cardholders of `company`: its own and its parents', and
+        those whose merchants its settings accept its cards at (tools/served_sql.py)."""
+        self.env.flush_all()
+        self.env.cr.execute(served_sql.TERMINALS_SERVING, [company.id])
+        ids = [terminal_id for (terminal_id,) in self.env.cr.fetchall()]
+        return self.env["canteen.terminal"].sudo().search([("id", "in", ids)])

@@ -5,3 +5,4 @@ from . import test_charge_rules
 from . import test_sql_unit
 from . import test_kiosk_topup
 from . import test_cards_across_companies
+from . import test_served_lists

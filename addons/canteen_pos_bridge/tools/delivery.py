@@ -1,4 +1,4 @@
-"""The long-poll stream of a terminal: list changes of its company tree and its own commands
+"""The long-poll stream of a terminal: list changes of the companies it serves and its own commands
 after its cursor, or a snapshot of the whole current list, in pages (see delivery_sql.py for
 why positions are safe against transactions that commit out of order).
 
@@ -27,7 +27,9 @@ def _payload(value):
 
 
 def take(tx, terminal_id, company_path, cursor):
-    """The next answer of a terminal polling from `cursor`: {"cursor", "commands"[, "snapshot"]}."""
+    """The next answer of a terminal polling from `cursor`: {"cursor", "commands"[, "snapshot"]}.
+    The cards are those of the companies the terminal serves (tools/served_sql.py, read from the
+    terminal itself; `company_path`, its company's, is the callers' and no longer needed)."""
     top, purged, last_given, base, after, reset, received = tx.execute(
         (delivery_sql.STATE, [terminal_id])
     ).fetchone()
@@ -36,12 +38,9 @@ def take(tx, terminal_id, company_path, cursor):
     snapshot_running = bool(base) and bool(after) and cursor == base
     if reset or cursor == 0 or cursor < purged or cursor > last_given or snapshot_running:
         resume = snapshot_running and not reset
-        return _snapshot_page(tx, terminal_id, company_path, top, base=base if resume else None, after=after)
+        return _snapshot_page(tx, terminal_id, top, base=base if resume else None, after=after, reset=reset)
     rows = tx.execute(
-        (
-            delivery_sql.CHANGES,
-            {"path": company_path, "cursor": cursor, "terminal": terminal_id, "limit": CHANGES_PER_ANSWER},
-        )
+        (delivery_sql.CHANGES, {"cursor": cursor, "terminal": terminal_id, "limit": CHANGES_PER_ANSWER})
     ).fetchall()
     commands = [
         {"id": position, "type": kind, "payload": _payload(payload)} for position, kind, payload in rows
@@ -50,7 +49,7 @@ def take(tx, terminal_id, company_path, cursor):
     return {"cursor": rows[-1][0] if rows else cursor, "commands": commands}
 
 
-def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
+def _snapshot_page(tx, terminal_id, top, *, base, after, reset):
     """One page of the terminal's whole list. A new snapshot (base None) starts at the highest
     position visible now and with a `list.reset`; the last page adds the terminal's own
     commands that position covers and that are not done; then the stream goes on after it."""
@@ -59,14 +58,14 @@ def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
         base, after = top, 0
         commands.append({"id": base, "type": "list.reset", "payload": {}})
     cards = tx.execute(
-        (delivery_sql.SNAPSHOT_PAGE, {"after": after, "path": company_path, "limit": SNAPSHOT_PAGE})
+        (delivery_sql.SNAPSHOT_PAGE, {"after": after, "terminal": terminal_id, "limit": SNAPSHOT_PAGE})
     ).fetchall()
     for _card_id, uid, state in cards:
         for kind in SNAPSHOT_ENTRIES.get(state, ()):
             commands.append({"id": base, "type": kind, "payload": {"uid": uid, "reason": "snapshot"}})
     more = len(cards) == SNAPSHOT_PAGE
     if more:
-        tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [base, cards[-1][0], terminal_id]))
+        tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [base, cards[-1][0], bool(reset), terminal_id]))
     else:
         pending = tx.execute((delivery_sql.PENDING_COMMANDS, [terminal_id, base])).fetchall()
         commands += face_delivery.fill(
@@ -76,7 +75,7 @@ def _snapshot_page(tx, terminal_id, company_path, top, *, base, after):
                 for position, kind, payload in sorted(pending, key=lambda row: row[0])
             ],
         )
-        tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [None, None, terminal_id]))
+        tx.execute((delivery_sql.SNAPSHOT_PROGRESS, [None, None, bool(reset), terminal_id]))
     return {"cursor": base, "commands": commands, "snapshot": {"more": more}}
 
 

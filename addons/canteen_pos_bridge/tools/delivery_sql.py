@@ -14,6 +14,8 @@ A reader that sees position N has seen every position below N, committed or not 
 further row of it returns at once.
 """
 
+from .served_sql import TERMINAL_COMPANIES
+
 # The advisory lock that orders commits that carry list changes or commands.
 POSITION_LOCK = 7302
 # Positions start at 2: cursor 1 means "has the snapshot of an empty list".
@@ -67,14 +69,15 @@ COMMAND_INDEXES = """
 NUMBER_NOW = "SELECT canteen_delivery_number()"
 
 # The terminal's own changes and commands after its cursor, in position order: list changes
-# of the cards of its company and the branches below it, then its own commands. A list change
-# is shared; a command is marked delivered when it is read.
-CHANGES = """
-    WITH subtree AS (SELECT id FROM res_company WHERE parent_path LIKE %(path)s || '%%'),
+# of the cards of the companies it serves (its company, the branches below it, and the
+# companies that accept their cards at its merchant: served_sql), then its own commands. A
+# list change is shared; a command is marked delivered when it is read.
+CHANGES = f"""
+    WITH served AS ({TERMINAL_COMPANIES}),
     changes AS (
         SELECT l.position, l.change AS type, json_build_object('uid', l.uid, 'reason', l.reason) AS payload
           FROM canteen_card_list_change l
-         WHERE l.position > %(cursor)s AND l.company_id IN (SELECT id FROM subtree)
+         WHERE l.position > %(cursor)s AND l.company_id IN (SELECT company_id FROM served)
          ORDER BY l.position LIMIT %(limit)s
     ),
     commands AS (
@@ -88,27 +91,32 @@ CHANGES = """
     )
     SELECT position, type, payload FROM (SELECT * FROM changes UNION ALL SELECT * FROM commands) AS x
      ORDER BY position LIMIT %(limit)s
-"""
-# Where the stream stands: the highest list position visible, the highest purged (a cursor
-# below it missed changes: a snapshot), the highest ever given (a cursor above it is not ours:
-# a snapshot), and the terminal's snapshot in progress and reset request.
+"""  # noqa: S608 - constants
+# Where the stream stands: the highest position visible of the lists and of the terminal's own
+# commands (where a snapshot stands: its own commands up to there come with its last page when
+# not done, so none already done comes again after it), the highest purged (a cursor below it
+# missed changes: a snapshot), the highest ever given (a cursor above it is not ours: a
+# snapshot), and the terminal's snapshot in progress and reset request.
 STATE = """
-    SELECT (SELECT COALESCE(MAX(position), 1) FROM canteen_card_list_change),
+    SELECT GREATEST((SELECT COALESCE(MAX(position), 1) FROM canteen_card_list_change),
+                    (SELECT COALESCE(MAX(position), 1) FROM canteen_terminal_command
+                      WHERE terminal_id = t.id)),
            COALESCE((SELECT value::bigint FROM ir_config_parameter
                       WHERE key = 'canteen_pos_bridge.purged_position'), 0),
            (SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM canteen_delivery_position_seq),
            t.snapshot_base, t.snapshot_after, t.list_reset, t.list_cursor
       FROM canteen_terminal t WHERE t.id = %s
 """
-# A page of the snapshot: the current list of the subtree's cards, after card id `after`.
-# Live cards are on the whitelist (lost ones on the blacklist too); dead cards on the blacklist.
-SNAPSHOT_PAGE = """
+# A page of the snapshot: the current list of the cards of the companies the terminal serves,
+# after card id `after`. Live cards are on the whitelist (lost ones on the blacklist too); dead
+# cards on the blacklist.
+SNAPSHOT_PAGE = f"""
     SELECT c.id, c.uid, c.state
       FROM canteen_card c
      WHERE c.id > %(after)s AND c.scrapped IS NOT TRUE
-       AND c.company_id IN (SELECT id FROM res_company WHERE parent_path LIKE %(path)s || '%%')
+       AND c.company_id IN ({TERMINAL_COMPANIES})
      ORDER BY c.id LIMIT %(limit)s
-"""
+"""  # noqa: S608 - constants
 # The terminal's own commands the snapshot's base position covers and that are not done.
 PENDING_COMMANDS = """
     UPDATE canteen_terminal_command
@@ -117,8 +125,11 @@ PENDING_COMMANDS = """
      WHERE terminal_id = %s AND position <= %s AND state IN ('pending', 'delivered')
     RETURNING position, type, payload::json
 """
+# A reset asked while this poll ran (a manager's Resend Full List, a company's acceptance
+# changed: the terminal serves other cards now) stays asked: only the reset this poll began
+# with (the last parameter) is done.
 SNAPSHOT_PROGRESS = """
-    UPDATE canteen_terminal SET snapshot_base = %s, snapshot_after = %s, list_reset = FALSE
+    UPDATE canteen_terminal SET snapshot_base = %s, snapshot_after = %s, list_reset = list_reset AND NOT %s
      WHERE id = %s
 """
 # The cursor a terminal sends is what it has received: recorded when it moves, by the poll

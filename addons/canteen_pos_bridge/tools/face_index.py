@@ -4,7 +4,8 @@ Each bridge process keeps the current faces in memory, one gallery (a float32 ma
 embeddings, `canteen_face/tools/face_match.Gallery`) per company: loaded when the process
 starts listening, then kept current from the `canteen_face` NOTIFY channel (sent when an
 enrolment, a replacement or a withdrawal commits). A terminal's picture is searched among the
-galleries of its company's subtree; the face found is checked in PostgreSQL before it is
+galleries of the companies whose cards it serves (its company's subtree and the companies
+that accept their cards at its merchant: served_sql); the face found is checked in PostgreSQL before it is
 answered, so a face withdrawn a moment ago is never matched, whatever this process has heard.
 
 Pictures are analysed (dlib: detection, landmarks, embedding) in a child process: dlib holds
@@ -94,7 +95,6 @@ class FaceIndex:
         self.available = False
         self.match = self.engine = None
         self.galleries = {}  # company id -> Gallery
-        self.paths = {}  # company id -> parent_path
         self.company_of_face = {}
         self.face_of_person = {}
         self.settings = {}  # company id -> (threshold, margin, monotonic time read)
@@ -114,8 +114,6 @@ class FaceIndex:
             self.match, self.engine = tools
             self.match.single_thread_blas()
         started = time.monotonic()
-        cr.execute(face_sql.COMPANIES)
-        self.paths = dict(cr.fetchall())
         cr.execute(face_sql.CURRENT_FACES)
         rows = {}
         for face_id, person_id, company_id, embedding in cr.fetchall():
@@ -158,9 +156,6 @@ class FaceIndex:
         if vector is None:
             return
         self._forget(self.face_of_person.get(person_id))
-        if company_id not in self.paths:
-            cr.execute(face_sql.COMPANIES)
-            self.paths = dict(cr.fetchall())
         gallery = self.galleries.get(company_id)
         if gallery is None:
             gallery = self.galleries[company_id] = self.match.Gallery()
@@ -204,20 +199,17 @@ class FaceIndex:
             cached = self.settings[company_id] = (float(threshold), float(margin), time.monotonic())
         return cached[0], cached[1]
 
-    def galleries_of(self, company_path):
-        return [
-            gallery
-            for company_id, gallery in self.galleries.items()
-            if self.paths.get(company_id, "").startswith(company_path)
-        ]
+    def galleries_of(self, company_ids):
+        return [gallery for company_id, gallery in self.galleries.items() if company_id in company_ids]
 
     def identify(self, terminal, embedding, fetch):
-        """The answer of an identification among the faces of the terminal's company and its
-        branches: {"match": {"face_id", "employee_no", "name", "distance"}} or {"match": None,
-        "reason": "no_match" | "ambiguous"}; `fetch(query, params) -> rows` reads in the
-        request's transaction. The match also carries "employee_id" (removed from answers)."""
+        """The answer of an identification among the faces of the companies the terminal serves
+        (face_sql.SERVED_COMPANIES): {"match": {"face_id", "employee_no", "name", "distance"}}
+        or {"match": None, "reason": "no_match" | "ambiguous"}; `fetch(query, params) -> rows`
+        reads in the request's transaction. The match also carries "employee_id" (removed from answers)."""
         threshold, margin = self.company_settings(terminal.company_id, fetch)
-        galleries = self.galleries_of(terminal.company_path)
+        served = {row[0] for row in fetch(face_sql.SERVED_COMPANIES, {"terminal": terminal.id})}
+        galleries = self.galleries_of(served)
         for _attempt in range(3):
             face_id, _person, found = self.match.search_many(galleries, embedding, threshold, margin)
             if face_id is None:

@@ -1,9 +1,12 @@
 """The SQL of face identification in the bridge (tables of canteen_face, when it is installed)."""
 
+from .served_sql import TERMINAL_COMPANIES
+
 # Whether canteen_face is installed in this database (its table exists).
 FACES_INSTALLED = "SELECT to_regclass('canteen_face') IS NOT NULL"
-# Every company's tree position: a terminal searches the faces of its company's subtree.
-COMPANIES = "SELECT id, parent_path FROM res_company"
+# The companies whose faces a terminal searches: those whose cards it serves (served_sql), read
+# at each identification, so that a company's acceptance setting counts from its commit.
+SERVED_COMPANIES = TERMINAL_COMPANIES
 # The current faces, as each bridge process loads them at start (and after a lost LISTEN).
 CURRENT_FACES = """
     SELECT f.id, f.employee_id, f.company_id, f.embedding FROM canteen_face f
