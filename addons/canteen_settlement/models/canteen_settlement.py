@@ -66,6 +66,20 @@ class CanteenSettlement(models.Model):
         readonly=True,
         help="Clearings of days before the period (late offline records) settled by this statement.",
     )
+    prepared_by_id = fields.Many2one(
+        "res.users",
+        compute="_compute_prepared_by_id",
+        string="Prepared by",
+        help="Who made the statement (Settle Ended Periods); empty when the daily job made it: the "
+        "person who prepares it signs the printed statement.",
+    )
+
+    @api.depends("create_uid")
+    def _compute_prepared_by_id(self):
+        system = self.env.ref("base.user_root")
+        for settlement in self:
+            creator = settlement.sudo().create_uid
+            settlement.prepared_by_id = creator if creator != system else False
 
     # actions ----------------------------------------------------------------------------------------
     def action_confirm(self):

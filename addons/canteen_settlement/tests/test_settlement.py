@@ -208,12 +208,41 @@ class TestSettlement(CanteenCardCase):
         self.assertEqual(statement.move_id.amount_total, 23.22)
 
     def test_statement_pdf_html(self):
+        def html(statement):
+            report = self.env["ir.actions.report"]
+            return report._render_qweb_html("canteen_settlement.action_report_settlement", statement.ids)[
+                0
+            ].decode()
+
+        # Made by the daily job (as OdooBot): nobody is named as its preparer, who signs by hand.
         statement = self.outsourced._settle_due(today=datetime.date(2026, 5, 11))
-        html = (
-            self.env["ir.actions.report"]
-            ._render_qweb_html("canteen_settlement.action_report_settlement", statement.ids)[0]
-            .decode()
+        text = html(statement)
+        self.assertIn("Merchant Settlement Statement", text)
+        self.assertIn("23.22", text)
+        self.assertIn(statement.name, text)
+        self.assertIn("<th>Meal</th>", text)
+        self.assertFalse(statement.prepared_by_id)
+        self.assertNotIn(self.env.ref("base.user_root").name, text)
+        statement.with_env(self.as_user(self.finance)).action_confirm()
+        self.assertIn(self.finance.name, html(statement), "checked by whoever confirmed it")
+
+        # A shop without meal periods, settled by Card Finance: no Meal column, prepared by them.
+        shop = self.env["canteen.merchant"].create(
+            {
+                "name": "Campus Shop",
+                "kind": "shop",
+                "company_id": self.company.id,
+                "partner_id": self.vendor.id,
+                "settlement_type": "external",
+                "settlement_period": "daily",
+            }
         )
-        self.assertIn("Merchant Settlement Statement", html)
-        self.assertIn("23.22", html)
-        self.assertIn(statement.name, html)
+        with freeze_time("2026-05-06 04:00:00"):
+            self.Ledger._charge(self.bob, Decimal(3), merchant=shop)
+        with freeze_time("2026-05-08 03:00:00"):
+            shop.with_env(self.as_user(self.finance)).action_run_settlement()
+        shop_statement = self.env["canteen.settlement"].search([("merchant_id", "=", shop.id)])
+        self.assertEqual((shop_statement.amount, shop_statement.prepared_by_id), (3, self.finance))
+        text = html(shop_statement)
+        self.assertNotIn("<th>Meal</th>", text)
+        self.assertIn(self.finance.name, text)
