@@ -3,6 +3,7 @@ reason and authentication error of protocol v1, idempotency, dedup, rules, offli
 concurrency on one wallet, long polls and a flood of malformed requests."""
 
 import datetime
+import itertools
 import os
 import threading
 import time
@@ -347,6 +348,57 @@ def test_offline_upload_duplicates_overdraft_and_after_loss(bridge, site, holder
     assert status == 200 and [r["status"] for r in answer["results"]] == ["accepted", "duplicate"], answer
     assert client.offline([])[0] == 400
     assert client.offline([{"seq": 1}] * 1001)[0] == 400
+
+
+def test_large_offline_upload_in_parts_side_by_side_exactly_once(bridge, odoo_registry):
+    """An upload large enough to be written in parts on two connections (bridge
+    upload_side_by_side): one person under two identities (card and employee number, which may
+    fall in different parts), a seq twice, a person's records charged in order; every record
+    once, and again only `duplicate`."""
+    with environment(odoo_registry) as env:
+        setup = SIMULATOR.provision(
+            env, dedup_window=0, terminals=1, cardholders=10, balance="100.00", modes=("free",)
+        )
+    client = bridge.client(setup["terminals"][0])
+    people = setup["cardholders"]
+    earlier = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)).isoformat()
+    records = [
+        {"seq": 70_000 + n, "identity": card(people[n % 10]), "amount": "0.10", "occurred_at": earlier}
+        for n in range(600)
+    ]
+    records += [
+        {
+            "seq": 71_000 + n,
+            "identity": {"type": "employee", "value": people[0]["employee_no"]},
+            "amount": "0.10",
+            "occurred_at": earlier,
+        }
+        for n in range(20)
+    ]
+    # The first record's seq again, for another person: a duplicate of the first, charged once.
+    records.append({"seq": 70_000, "identity": card(people[5]), "amount": "9.00", "occurred_at": earlier})
+    before = counts(odoo_registry)
+    status, answer = client.offline(records)
+    assert status == 200, answer
+    statuses = [result["status"] for result in answer["results"]]
+    assert statuses == ["accepted"] * 620 + ["duplicate"], {s: statuses.count(s) for s in set(statuses)}
+    assert answer["results"][-1]["transaction_id"] == answer["results"][0]["transaction_id"]
+    assert counts(odoo_registry) == (before[0] + 620, before[1] + 620)
+    balances = [client.balance(card(person))[1]["balances"]["cash"] for person in people]
+    assert balances == ["92.00"] + ["94.00"] * 9
+    with environment(odoo_registry) as env:
+        # Each person's entries follow one another: every balance_after is the one before less 0.10.
+        env.cr.execute(
+            """SELECT employee_id, array_agg(balance_after ORDER BY id) FROM canteen_ledger_entry
+                WHERE employee_id = ANY(%s) AND kind = 'charge' GROUP BY employee_id""",
+            [[person["employee_id"] for person in people]],
+        )
+        for _employee, after in env.cr.fetchall():
+            assert [round(a - b, 2) for a, b in itertools.pairwise(after)] == [0.1] * (len(after) - 1)
+    status, again = client.offline(records)
+    assert status == 200 and {r["status"] for r in again["results"]} == {"duplicate"}
+    assert counts(odoo_registry) == (before[0] + 620, before[1] + 620)
+    assert books_balance(odoo_registry) == {}
 
 
 def test_200_concurrent_charges_on_a_wallet_that_pays_100(bridge, site, odoo_registry):

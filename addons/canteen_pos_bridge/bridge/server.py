@@ -139,6 +139,19 @@ class ConnectionPool:
             self.idle.put(None)
             raise refuse(503, "database_unavailable") from error
 
+    def spare(self):
+        """An idle connection at once, or None (a request that holds one never waits for a second:
+        requests holding every connection would wait on each other)."""
+        try:
+            conn = self.idle.get(block=False)
+        except gevent.queue.Empty:
+            return None
+        try:
+            return conn if conn is not None and not conn.closed else self._connect()
+        except DB_ERRORS:
+            self.idle.put(None)
+            return None
+
     @contextlib.contextmanager
     def connection(self):
         """A connection for a few statements in autocommit; 503 when the database is down."""
@@ -358,8 +371,10 @@ class Notifier:
 class Bridge:
     """The WSGI application of protocol v1."""
 
-    def __init__(self, dsn, pool_size=32, batch_workers=1):
+    def __init__(self, dsn, pool_size=32, batch_workers=1, offline_parts=2):
         self.pool = ConnectionPool(dsn, pool_size)
+        # A large offline upload is written in this many parts side by side (upload_side_by_side).
+        self.offline_parts = offline_parts
         self.batcher = ChargeBatcher(self.pool, workers=batch_workers)
         self.notifier = Notifier(dsn)
         # Faces (canteen_face installed): loaded on the LISTEN connection, kept current by it.
@@ -662,9 +677,60 @@ class Bridge:
                 raise refuse(400, "bad_request", "each record is an object")
 
         def work(tx, terminal):
-            return {"results": charge_engine.upload(tx, terminal, records)}
+            charges = charge_engine.parse_upload(terminal, records)
+            self.upload_side_by_side(tx, charge_engine.upload_parts(charges, self.offline_parts))
+            return {"results": charge_engine.upload_results(charges)}
 
         return self.with_transaction(environ, body, work)
+
+    def upload_side_by_side(self, tx, parts):
+        """Write the parts of an offline upload at once, on as many cores: the first in the
+        request's transaction `tx`, each other in a transaction of its own on a spare connection
+        (with none spare, after the first, in `tx`). Every record is still written exactly once
+        (its (terminal, seq) key), so a retry after a failure answers `duplicate` for whatever a
+        part committed. A part that deadlocks with another (one person under two identities) is
+        undone and written again once the others are done."""
+        later, helpers = [], []
+        for part in parts[1:]:
+            conn = self.pool.spare()
+            if conn is None:
+                later.append(part)
+            else:
+                helpers.append((part, gevent.spawn(self._upload_part, conn, part)))
+        try:
+            if not self._upload_in(tx.nested("canteen_part"), parts[0]):
+                later.insert(0, parts[0])
+        finally:
+            gevent.joinall([helper for _part, helper in helpers])
+        later += [part for part, helper in helpers if not helper.get()]
+        for part in later:
+            unit = tx.nested("canteen_part")
+            charge_engine.upload_charges(unit, part)
+            unit.finish()
+
+    @staticmethod
+    def _upload_in(unit, part):
+        """Write `part` in `unit` and finish it; False (the unit undone) on a deadlock."""
+        try:
+            charge_engine.upload_charges(unit, part)
+            unit.finish()
+        except psycopg2.errors.DeadlockDetected:
+            unit.abort()
+            return False
+        return True
+
+    def _upload_part(self, conn, part):
+        broken = False
+        try:
+            unit = Unit(conn.cursor(), [("BEGIN", None)], "COMMIT", "ROLLBACK", conn.prepared)
+            return self._upload_in(unit, part)
+        except (psycopg2.errors.QueryCanceled, LockNotAvailable) as error:
+            raise refuse(503, "busy") from error
+        except DB_ERRORS as error:
+            broken = True
+            raise refuse(503, "database_unavailable") from error
+        finally:
+            self.pool.put(conn, broken=broken)
 
     def commands(self, environ, body):
         query = parse_qs(environ.get("QUERY_STRING", ""))

@@ -1,11 +1,11 @@
 """`odoo canteen-bridge`: run the terminal bridge.
 
     odoo --addons-path=addons canteen-bridge -c odoo.conf -d canteen [--host H] [--port P] [--pool-size N]
-         [--batch-workers N]
+         [--batch-workers N] [--offline-parts N]
 
 The database settings come from the Odoo configuration file; host, port and pool size default
-to its canteen_bridge_host, canteen_bridge_port, canteen_bridge_pool and
-canteen_bridge_batch_workers options.
+to its canteen_bridge_host, canteen_bridge_port, canteen_bridge_pool,
+canteen_bridge_batch_workers and canteen_bridge_offline_parts options.
 """
 
 import argparse
@@ -39,6 +39,11 @@ class CanteenBridge(Command):
         parser.add_argument(
             "--batch-workers", type=int, help="charge batches written side by side (default 1)"
         )
+        parser.add_argument(
+            "--offline-parts",
+            type=int,
+            help="parts of a large offline upload written side by side, one per core (default 2)",
+        )
         parser.add_argument("--db_host")
         parser.add_argument("--db_port")
         parser.add_argument("--db_user")
@@ -56,7 +61,8 @@ class CanteenBridge(Command):
         port = args.port or int(config.get("canteen_bridge_port") or 8070)
         pool_size = args.pool_size or int(config.get("canteen_bridge_pool") or 32)
         batch_workers = args.batch_workers or int(config.get("canteen_bridge_batch_workers") or 1)
-        serve(dsn(database), host, port, pool_size, batch_workers)
+        offline_parts = args.offline_parts or int(config.get("canteen_bridge_offline_parts") or 2)
+        serve(dsn(database), host, port, pool_size, batch_workers, offline_parts=offline_parts)
 
 
 def dsn(database):
@@ -70,7 +76,7 @@ def dsn(database):
     return " ".join(f"{key}='{value}'" for key, value in parts.items() if value not in (None, False, ""))
 
 
-def serve(database_dsn, host, port, pool_size, batch_workers):
+def serve(database_dsn, host, port, pool_size, batch_workers, *, offline_parts=2):
     import gevent
     import psycopg2.extensions
     from gevent.pool import Pool
@@ -80,7 +86,7 @@ def serve(database_dsn, host, port, pool_size, batch_workers):
 
     logger = logging.getLogger("canteen.bridge")
     psycopg2.extensions.set_wait_callback(gevent_wait_callback)
-    app = Bridge(database_dsn, pool_size, batch_workers)
+    app = Bridge(database_dsn, pool_size, batch_workers, offline_parts)
     app.notifier.start()
     listener = gevent.socket.socket(gevent.socket.AF_INET, gevent.socket.SOCK_STREAM)
     listener.setsockopt(gevent.socket.SOL_SOCKET, gevent.socket.SO_REUSEADDR, 1)

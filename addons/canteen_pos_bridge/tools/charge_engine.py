@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -36,6 +37,9 @@ CLOCK_WINDOW = timedelta(seconds=300)
 QR_PREFIX = "CQ1"
 QR_LIFETIME = 60  # seconds a payload is valid; the portal shows a new one before that
 QR_GRACE = 10  # seconds a terminal may take to send a payload it scanned in time
+# An offline upload is split in parts written side by side (see upload_parts) only when each
+# part gets at least this many records: below, a second transaction costs more than it saves.
+OFFLINE_PART_MIN = 250
 
 
 class BadRequest(Exception):
@@ -303,7 +307,46 @@ def money(value):
 # --------------------------------------------------------------------------------------------
 # the charge
 # --------------------------------------------------------------------------------------------
-class Charge:
+class TerminalRequest:
+    """What a terminal's numbered request carries (a charge, an offline record, a kiosk top-up,
+    an attendance event): seq, identity and occurred_at, parsed on creation (BadRequest when
+    malformed), and the card UID a payment QR code names once its signature and age are checked
+    at the request's moment: the server's time, or for an offline record the terminal's."""
+
+    def __init__(self, terminal, request, *, offline=False):
+        self.terminal = terminal
+        self.seq = parse_seq(request.get("seq"))
+        self.identity = parse_identity(request.get("identity"))
+        self.occurred = parse_time(request.get("occurred_at"))
+        self.received = datetime.now(UTC).replace(tzinfo=None)
+        self.moment = self.occurred if offline else self.received
+        self.lookup, self.identity_problem = self.identity[1], None
+        if self.identity[0] == "qr":
+            self.lookup, self.identity_problem = qr_check(terminal.qr_key, self.identity[1], self.moment)
+
+    def check_online_time(self):
+        if abs(self.occurred - self.received) > CLOCK_WINDOW:
+            raise BadRequest("occurred_at is more than 300 s from the server clock")
+
+    def check_identity(self, row):
+        """Decline unless the identity names exactly one person (`row` of a read by PERSON)."""
+        if self.identity_problem:
+            raise Decline(self.identity_problem)
+        if row["employee_id"] is None or (row["matches"] or 0) > 1:
+            raise Decline("unknown_identity")
+
+
+def replay(tx, query, request):
+    """The stored answer of the request's (terminal, seq), which a concurrent request recorded
+    first, after undoing ours; `query` reads the response column by terminal and seq."""
+    with contextlib.suppress(psycopg2.Error):
+        tx.abort()
+    cursor = tx.cursor
+    cursor.execute(query, [request.terminal.id, request.seq])
+    return dict(_json(cursor.fetchone()[0]), replayed=True)
+
+
+class Charge(TerminalRequest):
     """One request (online, or one offline record): parsed on creation (BadRequest when
     malformed), decided from its row of the read, written with the others of its batch.
 
@@ -313,16 +356,12 @@ class Charge:
 
     def __init__(self, terminal, request, *, offline=False, nonce=None, uid=None):
         # uid: the Odoo user who charges (the backend cashier); None for a terminal's charge.
-        self.terminal, self.offline, self.nonce, self.uid = terminal, offline, nonce, uid
-        self.seq = parse_seq(request.get("seq"))
-        self.identity = parse_identity(request.get("identity"))
-        self.occurred = parse_time(request.get("occurred_at"))
-        self.received = datetime.now(UTC).replace(tzinfo=None)
-        if not offline and abs(self.occurred - self.received) > CLOCK_WINDOW:
-            raise BadRequest("occurred_at is more than 300 s from the server clock")
         # An online charge happens now, at the server's time (the terminal's occurred_at is kept
         # for information); an offline record when the terminal says, within bounds (_check_time).
-        self.moment = self.occurred if offline else self.received
+        super().__init__(terminal, request, offline=offline)
+        self.offline, self.nonce, self.uid = offline, nonce, uid
+        if not offline:
+            self.check_online_time()
         items = request.get("items") if terminal.mode == "menu" else None
         self.quantities = menu_quantities(items) if items is not None else None
         self.amount = parse_amount(
@@ -330,10 +369,13 @@ class Charge:
         )
         self.local = local_moment(terminal, self.moment)
         self.meal = meal_kind(terminal, self.local)
-        # A payment QR code names a card by its UID once its signature and age are checked.
-        self.lookup, self.identity_problem = self.identity[1], None
-        if self.identity[0] == "qr":
-            self.lookup, self.identity_problem = qr_check(terminal.qr_key, self.identity[1], self.moment)
+        # What an offline record costs depends on the terminal and the record alone: priced (and
+        # refused when it cannot be) before anything of its upload is written.
+        self.offline_price = None
+        if offline:
+            kind = self.meal or None
+            amount = self.amount if self.amount is not None else meal_amount(terminal, kind, None, None)
+            self.offline_price = (amount, ZERO)
         self.answer = None  # set by decide(), or by a replay
         self.values = None  # the transaction record, when this charge writes one
         self.posting = None  # (account, movements, entry values, overdraft) when money moves
@@ -357,6 +399,7 @@ class Charge:
             "window": self.terminal.dedup_window
             if not self.offline and self.terminal.mode in AUTO_MODES
             else 0,
+            "priced": not self.offline,
             # meal_sql.READ only: the canteen's booking and published menu.
             "canteen": self.terminal.canteen_id,
             "booking": self.terminal.booking_required and not self.offline,
@@ -416,10 +459,7 @@ class Charge:
         terminal, offline, values = self.terminal, self.offline, self.values
         if not terminal.merchant_id:
             raise Decline("not_allowed_here")
-        if self.identity_problem:
-            raise Decline(self.identity_problem)
-        if row["employee_id"] is None or (row["matches"] or 0) > 1:
-            raise Decline("unknown_identity")
+        self.check_identity(row)
         account = row["account"]
         values["company_id"] = account.company_id
         if not row["allowed_here"]:
@@ -478,7 +518,7 @@ class Charge:
             raise Decline("unknown_identity")
         if row["state"] == "cancelled":
             # Its wallet was refunded at the cancellation: a card manager decides.
-            self.values["amount_requested"] = self._price(self.meal or None, row)[0]
+            self.values["amount_requested"] = self.offline_price[0]
             raise Exceptional("card_cancelled")
         # Money already spent: a record of a card lost before it is accepted and flagged.
         return bool(
@@ -500,8 +540,7 @@ class Charge:
     def _price(self, kind, row):
         """(charged, discount) of this request."""
         if self.offline:
-            amount = self.amount if self.amount is not None else meal_amount(self.terminal, kind, None, None)
-            return amount, ZERO
+            return self.offline_price
         price = meal_amount(self.terminal, kind, self.amount, self.quantities, _json(row.get("menu_prices")))
         if not kind:
             return price, ZERO
@@ -528,7 +567,7 @@ def _approved(
     return answer
 
 
-READ_KEYS = ("kind", "value", "path", "terminal", "seq", "meal", "day", "window")
+READ_KEYS = ("kind", "value", "path", "terminal", "seq", "meal", "day", "window", "priced")
 
 
 def read_rows(tx, charges):
@@ -610,12 +649,7 @@ def charge_one(tx, charge_):
     except psycopg2.errors.UniqueViolation as error:
         if error.diag.constraint_name != charge_sql.SEQ_CONSTRAINT:
             raise
-        cursor = tx.cursor
-        cursor.execute(
-            "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s",
-            [charge_.terminal.id, charge_.seq],
-        )
-        return dict(_json(cursor.fetchone()[0]), replayed=True)
+        return replay(tx, charge_sql.PREVIOUS, charge_)
     if charge_.error:
         raise charge_.error
     return charge_.answer
@@ -628,8 +662,37 @@ def upload(tx, terminal, records):
     """Record a batch of offline records inside the unit `tx` (the upload's transaction): all
     parsed first (BadRequest for a malformed one: nothing is written), then decided and written
     many at a time like online charges, each exactly once: a seq already known is a duplicate.
-    Returns one result per record, in order."""
-    charges = [Charge(terminal, record, offline=True) for record in records]
+    Returns one result per record, in order. (The bridge writes a large upload in parts side by
+    side: `upload_parts`.)"""
+    charges = parse_upload(terminal, records)
+    for part in upload_parts(charges, 1):
+        upload_charges(tx, part)
+    return upload_results(charges)
+
+
+def parse_upload(terminal, records):
+    """The charges of an upload's records; BadRequest for a malformed one, before any write."""
+    return [Charge(terminal, record, offline=True) for record in records]
+
+
+def upload_parts(charges, parts):
+    """The upload's charges in at most `parts` groups (none smaller than OFFLINE_PART_MIN) that
+    may be written side by side, each in a transaction of its own. A seq's first record only
+    (a repeat is answered from it: `upload_results`); every record of one identity in one group,
+    in upload order, so that a person's records are charged in order, by one transaction."""
+    first = {}
+    unique = [charge_ for charge_ in charges if first.setdefault(charge_.seq, charge_) is charge_]
+    count = max(1, min(parts, len(unique) // OFFLINE_PART_MIN))
+    groups = [[] for _n in range(count)]
+    for charge_ in unique:
+        kind, value = charge_.identity
+        groups[zlib.crc32(f"{kind}:{value}".encode()) % count].append(charge_)
+    return [group for group in groups if group]
+
+
+def upload_charges(tx, charges):
+    """Decide and write one group of `upload_parts` in the unit `tx`, a round at a time (a round
+    holds each person once). The caller finishes the unit."""
     if tx.pending:
         tx.execute()  # BEGIN, the nonce and the heartbeat, outside the savepoints below
     pending, rounds = charges, 0
@@ -640,13 +703,23 @@ def upload(tx, terminal, records):
         except psycopg2.errors.UniqueViolation as error:
             if error.diag.constraint_name != charge_sql.SEQ_CONSTRAINT:
                 raise
-            # A seq twice in the upload, or recorded meanwhile by another upload: one by one.
+            # A seq recorded meanwhile by another upload: one by one.
             for number, charge_ in enumerate(pending):
                 charge_.answer = charge_one(tx.nested(f"canteen_record_{rounds}_{number}"), charge_)
             pending = []
+
+
+def upload_results(charges):
+    """One result per record of the upload, in order, once every group is written."""
+    first = {}
+    for charge_ in charges:
+        original = first.setdefault(charge_.seq, charge_)
+        if original is not charge_:
+            # The same seq earlier in the upload: this one is its duplicate.
+            charge_.answer = dict(original.answer, replayed=True)
     failed = next((charge_ for charge_ in charges if charge_.error), None)
     if failed:
-        raise failed.error  # the caller undoes the upload: a 400 changes nothing
+        raise failed.error  # offline records are priced when parsed: not seen in practice
     return [_upload_result(charge_) for charge_ in charges]
 
 

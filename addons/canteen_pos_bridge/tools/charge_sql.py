@@ -11,8 +11,8 @@ from odoo.addons.canteen_card.tools import ledger_core
 BATCH = """
     q AS (SELECT * FROM unnest(%(kind)s::varchar[], %(value)s::varchar[], %(path)s::varchar[],
                                %(terminal)s::int[], %(seq)s::int[], %(meal)s::varchar[],
-                               %(day)s::date[], %(window)s::int[])
-                        WITH ORDINALITY AS q(kind, value, path, terminal, seq, meal, day, dedup, i))
+                               %(day)s::date[], %(window)s::int[], %(priced)s::bool[])
+                        WITH ORDINALITY AS q(kind, value, path, terminal, seq, meal, day, dedup, priced, i))
 """
 # A cardholder by one of their columns, among the companies of the terminal's group (a card
 # UID or an employee number names one live person in a whole group), with the number of people
@@ -69,7 +69,8 @@ LOCK = f"WITH {BATCH}, {PERSON} " + ledger_core.LOCK_WALLETS.format(  # noqa: S6
 
 
 # Read after the lock: the seq's earlier answer, a transaction number, the person, the last
-# charge within the dedup window, the rule of the meal and what was spent against it, and
+# charge within the dedup window, the rule of the meal and what was spent against it (not for
+# an offline record: `priced` false, the meal was eaten and is charged as recorded), and
 # last the account's columns (ledger_core.ACCOUNT_WIDTH of them). `read_query` takes more CTEs,
 # columns and joins (tools/meal_sql.py adds the booking and the menu of canteens).
 def read_query(ctes="", columns="", joins=""):
@@ -91,17 +92,22 @@ def read_query(ctes="", columns="", joins=""):
                    AND dt.merchant_id = (SELECT t.merchant_id FROM canteen_terminal t WHERE t.id = q.terminal)
                  ORDER BY d.id DESC LIMIT 1)
            END AS recent,
-           (SELECT json_build_array(r.allowed, COALESCE(r.count_limit, 0), COALESCE(r.amount_limit, 0)::text,
-                                    COALESCE(r.discount_percent, 0), COALESCE(g.daily_amount_limit, 0)::text)
-              FROM canteen_rule_group g
-              LEFT JOIN canteen_consumption_rule r ON r.rule_group_id = g.id AND r.meal_kind = q.meal
-             WHERE g.id = h.rule_group_id LIMIT 1) AS rules,
-           (SELECT json_build_array(COUNT(*) FILTER (WHERE x.meal_kind = q.meal),
-                                    COALESCE(SUM(x.charged) FILTER (WHERE x.meal_kind = q.meal), 0)::text,
-                                    COALESCE(SUM(x.charged), 0)::text)
-              FROM canteen_transaction x
-             WHERE h.rule_group_id IS NOT NULL AND x.employee_id = p.employee_id
-               AND x.business_date = q.day AND x.status = 'approved' AND NOT x.deduplicated) AS spent,
+           CASE WHEN q.priced THEN
+               (SELECT json_build_array(r.allowed, COALESCE(r.count_limit, 0),
+                                        COALESCE(r.amount_limit, 0)::text, COALESCE(r.discount_percent, 0),
+                                        COALESCE(g.daily_amount_limit, 0)::text)
+                  FROM canteen_rule_group g
+                  LEFT JOIN canteen_consumption_rule r ON r.rule_group_id = g.id AND r.meal_kind = q.meal
+                 WHERE g.id = h.rule_group_id LIMIT 1)
+           END AS rules,
+           CASE WHEN q.priced THEN
+               (SELECT json_build_array(COUNT(*) FILTER (WHERE x.meal_kind = q.meal),
+                                        COALESCE(SUM(x.charged) FILTER (WHERE x.meal_kind = q.meal), 0)::text,
+                                        COALESCE(SUM(x.charged), 0)::text)
+                  FROM canteen_transaction x
+                 WHERE h.rule_group_id IS NOT NULL AND x.employee_id = p.employee_id
+                   AND x.business_date = q.day AND x.status = 'approved' AND NOT x.deduplicated)
+           END AS spent,
            {columns} a.*
       FROM q
       LEFT JOIN person p ON p.i = q.i
@@ -173,4 +179,6 @@ TRANSACTIONS = f"""
            AS x({", ".join(TRANSACTION_TYPES)})
 """  # noqa: S608 - constants
 SEQ_CONSTRAINT = "canteen_transaction_terminal_seq_uniq"
+# The stored answer of a (terminal, seq), for a replay.
+PREVIOUS = "SELECT response FROM canteen_transaction WHERE terminal_id = %s AND seq = %s"
 NONCE_CONSTRAINT = "canteen_terminal_nonce_terminal_nonce_uniq"
