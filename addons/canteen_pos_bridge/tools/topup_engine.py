@@ -13,7 +13,7 @@ and are recorded; a request the terminal may not make at all raises `Refused` (a
 
 import contextlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg2.errors
 
@@ -34,27 +34,14 @@ class Refused(Exception):
         self.status, self.code, self.detail = status, code, detail
 
 
-def _now():
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class _Request:
-    """What top-ups and attendance events share: seq, identity (as charges parse them),
-    occurred_at, and the identity recorded (a face picture is recorded as the face id found)."""
+class _Request(charge_engine.TerminalRequest):
+    """What top-ups and attendance events share beyond a charge's seq, identity and occurred_at:
+    the identity recorded (a face picture is recorded as the face id found) and the face found."""
 
     def __init__(self, terminal, request, recorded=None, face=None):
-        self.terminal = terminal
-        self.seq = charge_engine.parse_seq(request.get("seq"))
-        self.identity = charge_engine.parse_identity(request.get("identity"))
-        self.occurred = charge_engine.parse_time(request.get("occurred_at"))
-        self.received = _now()
+        super().__init__(terminal, request)
         self.recorded = recorded or self.identity
         self.face = face
-        self.lookup, self.identity_problem = self.identity[1], None
-        if self.identity[0] == "qr":
-            self.lookup, self.identity_problem = charge_engine.qr_check(
-                terminal.qr_key, self.identity[1], self.received
-            )
 
     def params(self):
         kind = self.identity[0]
@@ -77,10 +64,7 @@ class _Request:
     def identify(self, row):
         """Decline unless the row names exactly one person (and, for a card or a payment code,
         a card that may be used today)."""
-        if self.identity_problem:
-            raise Decline(self.identity_problem)
-        if row["employee_id"] is None or (row["matches"] or 0) > 1:
-            raise Decline("unknown_identity")
+        self.check_identity(row)
         if self.identity[0] in ("card", "qr"):
             today = charge_engine.local_moment(self.terminal, self.received).date()
             charge_engine.check_card_state(row["card_id"], row["state"], row["expiry_date"], today)
@@ -91,23 +75,13 @@ def _rows(cursor):
     return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
 
-def _replay(tx, query, request):
-    """The stored answer of a (terminal, seq) recorded by a concurrent request, after undoing ours."""
-    with contextlib.suppress(psycopg2.Error):
-        tx.abort()
-    cursor = tx.cursor
-    cursor.execute(query, [request.terminal.id, request.seq])
-    return dict(charge_engine._json(cursor.fetchone()[0]), replayed=True)
-
-
 # --------------------------------------------------------------------------------------------
 # top-ups
 # --------------------------------------------------------------------------------------------
 class Topup(_Request):
     def __init__(self, terminal, request, recorded=None, face=None):
         super().__init__(terminal, request, recorded, face)
-        if abs(self.occurred - self.received) > charge_engine.CLOCK_WINDOW:
-            raise BadRequest("occurred_at is more than 300 s from the server clock")
+        self.check_online_time()
         if request.get("amount") is None:
             raise BadRequest('amount is required: a decimal string such as "100.00"')
         self.amount = charge_engine.parse_amount(request.get("amount"), required=True)
@@ -237,7 +211,7 @@ def topup(tx, terminal, request, *, recorded=None, face=None):
     except psycopg2.errors.UniqueViolation as error:
         if error.diag.constraint_name != topup_sql.SEQ_CONSTRAINT:
             raise
-        return _replay(tx, topup_sql.TOPUP_PREVIOUS, topup_)
+        return charge_engine.replay(tx, topup_sql.TOPUP_PREVIOUS, topup_)
     except (Refused, psycopg2.Error):
         with contextlib.suppress(psycopg2.Error):
             tx.abort()
@@ -302,7 +276,7 @@ def attendance(tx, terminal, request, *, recorded=None, face=None):
     except psycopg2.errors.UniqueViolation as error:
         if error.diag.constraint_name != topup_sql.EVENT_SEQ_CONSTRAINT:
             raise
-        return _replay(tx, topup_sql.EVENT_PREVIOUS, event)
+        return charge_engine.replay(tx, topup_sql.EVENT_PREVIOUS, event)
     except (Refused, psycopg2.Error):
         with contextlib.suppress(psycopg2.Error):
             tx.abort()
