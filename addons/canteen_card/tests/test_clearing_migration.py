@@ -10,6 +10,53 @@ from .common import CanteenCardCase
 MAY_4 = datetime.date(2026, 5, 4)
 
 
+def old_style_clearing(env, employee, merchant, amount, when):
+    """Charge `amount` at `when` and clear it as the clearing run did before 08fb030: one entry in
+    the cardholders' company, wallet liability against the merchant's account (the merchant's own
+    or the cardholders' company's), nothing in the merchant's company."""
+    env["canteen.ledger"]._charge(employee, Decimal(amount), merchant=merchant, date=when)
+    company = employee.company_id
+    env.flush_all()
+    entries = env["canteen.ledger.entry"].search(
+        [
+            ("company_id", "=", company.id),
+            ("merchant_id", "=", merchant.id),
+            ("clearing_id", "=", False),
+            ("kind", "in", CONSUMPTION_KINDS),
+        ]
+    )
+    clearing = (
+        env["canteen.clearing"]
+        .sudo()
+        .create(
+            {
+                "company_id": company.id,
+                "merchant_id": merchant.id,
+                "date": when.date(),
+                "wallet_kind": "cash",
+                "amount": -sum(entries.mapped("amount")),
+                "entry_count": len(entries),
+            }
+        )
+    )
+    journal, liability = company._canteen_wallet_accounting("cash")
+    clearing.move_id = clearing._post(
+        company,
+        journal,
+        "old clearing",
+        {"account_id": liability.id},
+        {
+            "account_id": merchant.account_id.id or company.canteen_merchant_account_id.id,
+            "partner_id": merchant.partner_id.id,
+        },
+    )
+    env.cr.execute(
+        SQL("UPDATE canteen_ledger_entry SET clearing_id = %s WHERE id = ANY(%s)", clearing.id, entries.ids)
+    )
+    entries.invalidate_recordset(["clearing_id"])
+    return clearing
+
+
 @tagged("post_install", "-at_install")
 class TestClearingMigration(CanteenCardCase):
     """migrations/18.0.1.1.0: a clearing made before intercompany clearing (a branch card at the
@@ -28,55 +75,7 @@ class TestClearingMigration(CanteenCardCase):
         cls.topup(cls, cls.nora, 100)
 
     def old_clearing(self, employee, merchant, amount):
-        """Charge and clear as the clearing run did before 08fb030: one entry in the cardholders'
-        company, wallet liability against the merchant's account (the merchant's own or the
-        cardholders' company's), no entry in the merchant's company."""
-        when = datetime.datetime(2026, 5, 4, 4, 0)
-        self.Ledger._charge(employee, Decimal(amount), merchant=merchant, date=when)
-        company = employee.company_id
-        self.env.flush_all()
-        entries = self.env["canteen.ledger.entry"].search(
-            [
-                ("company_id", "=", company.id),
-                ("merchant_id", "=", merchant.id),
-                ("clearing_id", "=", False),
-                ("kind", "in", CONSUMPTION_KINDS),
-            ]
-        )
-        clearing = (
-            self.env["canteen.clearing"]
-            .sudo()
-            .create(
-                {
-                    "company_id": company.id,
-                    "merchant_id": merchant.id,
-                    "date": MAY_4,
-                    "wallet_kind": "cash",
-                    "amount": -sum(entries.mapped("amount")),
-                    "entry_count": len(entries),
-                }
-            )
-        )
-        journal, liability = company._canteen_wallet_accounting("cash")
-        clearing.move_id = clearing._post(
-            company,
-            journal,
-            "old clearing",
-            {"account_id": liability.id},
-            {
-                "account_id": merchant.account_id.id or company.canteen_merchant_account_id.id,
-                "partner_id": merchant.partner_id.id,
-            },
-        )
-        self.env.cr.execute(
-            SQL(
-                "UPDATE canteen_ledger_entry SET clearing_id = %s WHERE id = ANY(%s)",
-                clearing.id,
-                entries.ids,
-            )
-        )
-        entries.invalidate_recordset(["clearing_id"])
-        return clearing
+        return old_style_clearing(self.env, employee, merchant, amount, datetime.datetime(2026, 5, 4, 4, 0))
 
     def balance(self, company, account, partner=None):
         self.env.flush_all()

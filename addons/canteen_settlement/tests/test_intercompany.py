@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.canteen_card.tests.common import CanteenCardCase
+from odoo.addons.canteen_card.tests.test_clearing_migration import old_style_clearing
 
 MAY_4 = datetime.date(2026, 5, 4)
 
@@ -219,3 +220,24 @@ class TestIntercompanyClearing(CanteenCardCase):
             ]
         )
         self.assertAlmostEqual(sum(items.mapped("balance")), 0)
+
+    def test_old_clearing_settled_once_after_the_upgrade(self):
+        """A clearing made before intercompany clearing (North's card at the South shop, booked
+        in North only) is settled by no statement; once the upgrade has corrected it, the South
+        shop's statement settles it once, and the two companies owe each other its amount."""
+        when = datetime.datetime(2026, 5, 4, 4, 0)
+        old = old_style_clearing(self.env, self.nora, self.south_shop, "5", when)
+        self.env["account.journal"].create(
+            {"name": "South Purchases", "code": "SPUR", "type": "purchase", "company_id": self.south.id}
+        )
+        self.assertFalse(self.south_shop._settle_due(today=datetime.date(2026, 5, 5)))
+        self.assertEqual(self.env["canteen.clearing"]._migrate_old_intercompany_clearings(), old)
+        statement = self.south_shop._settle_due(today=datetime.date(2026, 5, 6))
+        self.assertEqual(
+            (statement.company_id, statement.amount, statement.fee_amount, statement.clearing_ids),
+            (self.south, 5, 0.5, old),
+        )
+        self.assertFalse(self.env["canteen.clearing"]._migrate_old_intercompany_clearings())
+        self.assertFalse(self.south_shop._settle_due(today=datetime.date(2026, 5, 7)), "settled once")
+        self.assertEqual(self.ic_balances(self.north, self.south), (5, 0, 5))
+        self.assertEqual(self.ic_balances(self.south, self.north), (0, 5, -5))
