@@ -19,9 +19,13 @@ and the bridge answers face requests 404 `faces_unavailable`.
 import base64
 import binascii
 import concurrent.futures
+import contextlib
+import ctypes
 import json
 import logging
 import multiprocessing
+import os
+import signal
 import time
 
 import numpy
@@ -36,6 +40,7 @@ NOTIFY_CHANNEL = "canteen_face"
 # (face_match.DEFAULT_THRESHOLD, DEFAULT_MARGIN; that module may not import here).
 DEFAULT_SETTINGS = (0.5, 0.05)
 PICTURE_TIMEOUT = 30  # seconds a picture may take in the worker (model loading included)
+PR_SET_PDEATHSIG = 1  # prctl option: the signal a process gets when its parent ends (Linux)
 # The lookup identity of a face image nobody matches: a face id no one has (see charge_sql).
 NOBODY = {"type": "face", "value": "-"}
 
@@ -73,6 +78,16 @@ def analyse_picture(data):
     if analysis.embedding is None:
         return None, "no_face"
     return analysis.embedding, None
+
+
+def end_with_the_bridge(bridge_pid):
+    """In the worker process, first: be killed when the bridge ends, however it ends. A bridge
+    killed with SIGKILL cannot stop its worker, which would otherwise run on, orphaned, holding
+    the models' memory (Linux's PR_SET_PDEATHSIG; elsewhere the bridge stops it on exit)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != bridge_pid:
+        os._exit(0)  # the bridge ended before the line above took effect
 
 
 def warm_up():
@@ -174,7 +189,9 @@ class FaceIndex:
         """Fork the picture worker (once) and let it load the models."""
         if self.worker is None:
             context = multiprocessing.get_context("fork")
-            self.worker = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+            self.worker = concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=context, initializer=end_with_the_bridge, initargs=(os.getpid(),)
+            )
             self.worker.submit(warm_up)
 
     def analyse(self, data):
