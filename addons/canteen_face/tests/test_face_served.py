@@ -75,6 +75,10 @@ class TestFacesAcrossGroup(DeliveryMixin, FaceCase):
         cursor, faces, reloaded = self.receive("SIB", cursor)
         self.assertEqual((faces, reloaded), ([("face.upsert", kamala)], True))
         self.assertEqual(self.receive("SIB", cursor)[1], [])
+        # A new enrolment reaches it too.
+        self.enrol(self.branch_person, photo("obama2.jpg"))
+        cursor, faces, reloaded = self.receive("SIB", cursor)
+        self.assertEqual((faces, reloaded), ([("face.upsert", kamala)], False))
         # Clear and resend: the same faces.
         self.terminals["SIB"]._canteen_send_all_faces()
         cursor, faces, reloaded = self.receive("SIB", cursor)
@@ -88,7 +92,11 @@ class TestFacesAcrossGroup(DeliveryMixin, FaceCase):
             [("employee_id", "=", self.branch_person.id), ("terminal_id", "=", self.terminals["SIB"].id)]
         )
         self.assertEqual((sync.operation, sync.state), ("delete", "synced"))
-        self.assertEqual(self.receive("HQ", hq_cursor)[1:], ([], False), "the parent's terminal: unchanged")
+        self.assertEqual(
+            self.receive("HQ", hq_cursor)[1:],
+            ([("face.upsert", kamala)], False),
+            "the parent's terminal: the new enrolment only, no reload",
+        )
 
     def test_searches_look_among_the_accepted_faces(self):
         face = self.enrol(self.branch_person, photo("obama.jpg")).sudo()
