@@ -5,8 +5,9 @@ embeddings, `canteen_face/tools/face_match.Gallery`) per company: loaded when th
 starts listening, then kept current from the `canteen_face` NOTIFY channel (sent when an
 enrolment, a replacement or a withdrawal commits). A terminal's picture is searched among the
 galleries of the companies whose cards it serves (its company's subtree and the companies
-that accept their cards at its merchant: served_sql); the face found is checked in PostgreSQL before it is
-answered, so a face withdrawn a moment ago is never matched, whatever this process has heard.
+that accept their cards at its merchant: served_sql); the face found is checked in PostgreSQL
+before it is answered, so a face withdrawn a moment ago is never matched, whatever this
+process has heard.
 
 Pictures are analysed (dlib: detection, landmarks, embedding) in a child process: dlib holds
 Python's lock for the whole of a picture, which in the bridge's own process would stop every
