@@ -41,15 +41,11 @@ class ResCompany(models.Model):
         return result
 
     def _canteen_served_companies(self):
-        """The companies whose cards (and faces) are served at this company: its own and its
-        branches', always, and those of its group whose settings accept their cards at its
-        merchants (_canteen_accepts_cards_at). What a terminal of this company at one of its own
-        merchants serves (tools/served_sql.py, the same rule in SQL)."""
+        """The companies whose cards (and faces) are served at this company: those of its group
+        whose settings accept their cards at its merchants (_canteen_accepts_cards_at; its own,
+        always). What a terminal of this company at one of its own merchants serves
+        (tools/served_sql.py, the same rule in SQL)."""
         self.ensure_one()
         company = self.sudo()
         group = company.search([("id", "child_of", company.root_id.id)])
-        return group.filtered(
-            lambda other: (
-                other.parent_path.startswith(company.parent_path) or other._canteen_accepts_cards_at(company)
-            )
-        )
+        return group.filtered(lambda other: other._canteen_accepts_cards_at(company))

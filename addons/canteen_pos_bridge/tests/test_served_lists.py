@@ -122,6 +122,25 @@ class TestServedLists(DeliveryMixin, TransactionCase):
         self.south.canteen_cards_at_branches = True
         self.assertFalse(self.reset_asked())
 
+    def test_a_branch_refusing_its_cards_at_its_parents_leaves_their_lists(self):
+        """Exactly what the charge path accepts: a branch whose cards may not pay at its parents'
+        merchants is not on their lists (a whitelist would let it pay offline, and the upload
+        would be declined), and comes back when it accepts again."""
+        cursors = self.start()
+        self.north.canteen_cards_at_parent = False
+        self.assertEqual(self.reset_asked(), {self.hq_till})
+        cursors[self.hq_till], received, reloaded = self.drain(self.hq_till, cursors[self.hq_till])
+        self.assertTrue(reloaded)
+        self.assertEqual(self.whitelisted(received), {"SRVHQ", "SRVS"})
+        self.cards["N"].action_report_loss()
+        self.number()
+        self.assertEqual(self.drain(self.hq_till, cursors[self.hq_till])[1], [])
+        north_gate = self.drain(self.north_gate, cursors[self.north_gate])[1]
+        self.assertEqual(north_gate, [("blacklist.add", "SRVN")])
+        self.north.canteen_cards_at_parent = True
+        self.assertEqual(self.reset_asked(), {self.hq_till})
+        self.assertIn(("blacklist.add", "SRVN"), self.drain(self.hq_till, cursors[self.hq_till])[1])
+
     def test_parent_cards_at_branches_and_a_terminal_changing_merchant(self):
         cursors = self.start()
         self.hq.canteen_cards_at_branches = True

@@ -2,12 +2,13 @@
 white lists it receives (tools/delivery_sql.py), the faces it is sent and searched among
 (canteen_face, tools/face_sql.py), and the terminals a company's change reaches.
 
-A terminal serves the cards of its company and of the branches below it, always (as before:
-its own tree), and the cards of every other company of its group whose settings accept them at
-the terminal's merchant (*Cards Across the Group*: at its parents', siblings' or branches'
-merchants, 部分园区卡可跨园区使用). That rule is the charge path's own, `charge_sql.ALLOWED`
-(res.company._canteen_accepts_cards_at in Python), used here as it is, so that a card is on a
-terminal's list exactly where the bridge would charge it (or where it always was).
+A terminal serves the cards of the companies of its group whose settings accept them at the
+terminal's merchant: its merchant's company's own, always, and by the *Cards Across the Group*
+settings those of its parents, siblings and branches (部分园区卡可跨园区使用; a branch's cards
+are accepted at its parents' merchants unless the branch says otherwise). That rule is the
+charge path's own, `charge_sql.ALLOWED` (res.company._canteen_accepts_cards_at in Python), used
+here as it is, so that a card is on a terminal's list exactly where the bridge would charge it:
+a whitelist never lets a card pay offline where its upload would be declined.
 """
 
 from . import charge_sql
@@ -20,7 +21,7 @@ SERVED = """
       JOIN res_company tc ON tc.id = st.company_id
       JOIN res_company sc ON sc.parent_path LIKE split_part(tc.parent_path, '/', 1) || '/%%'
      WHERE ({where})
-       AND (sc.parent_path LIKE tc.parent_path || '%%' OR {allowed})
+       AND {allowed}
 """
 _ALLOWED = charge_sql.ALLOWED.format(company="sc.id", terminal="st.id")
 
