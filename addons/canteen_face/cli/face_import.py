@@ -7,10 +7,12 @@ Prints one line per refused file (file, tab, reason) on standard output, progres
 error, then a summary. Exits 0 when it ran, whatever was refused; 2 for wrong arguments.
 Each photo is committed in batches, so an interrupted run keeps what it enrolled.
 
-The photos are analysed (decoding, detection, landmarks, embedding: nine tenths of the work) by
-worker processes, one per processor by default, a batch ahead of the one being recorded; the
-command's own process judges each analysis with the limits of the person's company, makes the
-JPEGs and writes. `--workers 0` analyses in the command's process.
+The photos are analysed (decoding, detection, landmarks, embedding) and their JPEGs made (the
+stored photo, and the device photo in each size the companies ask for) by worker processes, one
+per processor by default, a batch ahead of the one being recorded; the command's own process
+judges each analysis with the limits of the person's company and records the batch (one create
+of its faces, one of their terminals' commands and sync lines). `--workers 0` analyses in the
+command's process.
 """
 
 import argparse
@@ -74,11 +76,23 @@ class CanteenFaceImport(Command):
         sys.exit(0)
 
 
-def _analyse(data):
-    """A photo's analysis with face_engine.MEASURE, in a worker process (None: no bytes)."""
+def _analyse(data, device_sizes):
+    """A photo's analysis with face_engine.MEASURE and its JPEGs (face_engine.prepare), in a
+    worker process (None: no bytes)."""
     from ..tools import face_engine
 
-    return None if data is None else face_engine.analyse(data, face_engine.MEASURE)
+    return None if data is None else face_engine.prepare(data, device_sizes)
+
+
+def _device_sizes(env):
+    """The device photo sizes of the companies: (width, height, max bytes), each once."""
+    companies = env["res.company"].search([])  # pylint: disable=no-search-all
+    return sorted(
+        {
+            (c.canteen_face_device_width, c.canteen_face_device_height, c.canteen_face_device_max_kb * 1024)
+            for c in companies
+        }
+    )
 
 
 def _start_workers(workers):
@@ -108,6 +122,8 @@ def run_import(database, path, *, company_id=None, commit_every=20, workers=0, o
         face_engine.warm_up()
     try:
         registry = Registry(database)
+        with registry.cursor() as cr:
+            device_sizes = _device_sizes(api.Environment(cr, SUPERUSER_ID, {}))
         total = face_files.count_path(path)
         enrolled = refused = done = 0
         started = time.monotonic()
@@ -115,7 +131,9 @@ def run_import(database, path, *, company_id=None, commit_every=20, workers=0, o
 
         def next_batch():
             batch = [item for _index, item in zip(range(commit_every), files, strict=False)]
-            return batch, [pool.submit(_analyse, data) for _name, data in batch] if pool else None
+            return batch, [
+                pool.submit(_analyse, data, device_sizes) for _name, data in batch
+            ] if pool else None
 
         batch, analyses = next_batch()
         while batch:

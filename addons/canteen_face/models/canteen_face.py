@@ -1,10 +1,8 @@
 import base64
-import io
 import json
 from datetime import timedelta
 
 import psycopg2.errors
-from PIL import Image
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -15,8 +13,6 @@ from ..tools.access import CARD_MANAGER, ENROLERS, check_caller
 # Bridge processes LISTEN on this channel: {"op": "upsert"|"delete", "face_id", "employee_id",
 # "company_id"}; NOTIFY is delivered when the enrolling transaction commits.
 NOTIFY_CHANNEL = "canteen_face"
-# The enrolment photo kept on the record: upright, at most this many pixels on its longer side.
-STORED_PHOTO_SIDE = 1280
 
 STATE_SELECTION = [
     ("valid", "Valid"),
@@ -199,8 +195,16 @@ class CanteenFace(models.Model):
         bridge's channel); a refused one is kept with its reason and leaves the current face
         alone. A face operator or card manager of the person's company only. `measured`: the
         photo's analysis with face_engine.MEASURE, made beforehand (the import command's
-        worker processes), judged here with the company's limits.
+        worker processes, with its JPEGs: face_engine.prepare), judged here with the company's
+        limits.
         """
+        employee = self._enrol_check(employee)
+        vals = self._enrol_vals(employee, data, filename, source, measured)
+        return self._enrol_record([(employee, vals)]).with_env(self.env)
+
+    @api.model
+    def _enrol_check(self, employee):
+        """The person (sudo) when the caller may enrol them and they can have a face."""
         employee.ensure_one()
         check_caller(self.env, ENROLERS, employee.sudo().company_id)
         employee = employee.sudo()
@@ -210,6 +214,12 @@ class CanteenFace(models.Model):
                     "%(name)s has resigned or is archived: no face can be enrolled.", name=employee.name
                 )
             )
+        return employee
+
+    @api.model
+    def _enrol_vals(self, employee, data, filename, source, measured=None):
+        """The values of the face record a photo makes for `employee` (checked): valid with its
+        JPEGs and embedding, or rejected with its reason. Writes nothing."""
         company = employee.company_id
         limits = company._canteen_face_thresholds()
         if measured is not None:
@@ -217,7 +227,6 @@ class CanteenFace(models.Model):
         else:
             analysis = face_engine.analyse(data, limits)
         figures = analysis.figures
-        now = fields.Datetime.now()
         vals = {
             "employee_id": employee.id,
             "company_id": company.id,
@@ -225,7 +234,7 @@ class CanteenFace(models.Model):
             "source": source,
             "filename": filename or False,
             "enrolled_by_id": self.env.uid,
-            "enrolled_on": now,
+            "enrolled_on": fields.Datetime.now(),
             "image_width": figures.get("width", 0),
             "image_height": figures.get("height", 0),
             "face_count": figures.get("faces", 0),
@@ -236,17 +245,26 @@ class CanteenFace(models.Model):
             "pitch": figures.get("pitch", 0.0),
             "roll": figures.get("roll", 0.0),
         }
-        if analysis.image is not None:
-            stored, face_box = _stored_photo(analysis.image, analysis.box)
+        jpegs = analysis.jpegs or {}
+        image = analysis.image
+        if image is None and analysis.reason != "not_image" and not jpegs.get("stored"):
+            image = face_engine.decode_image(data, face_engine.DECODE_SIDE)[0]
+        if jpegs.get("stored") or image is not None:
+            stored, face_box = jpegs.get("stored") or face_engine.stored_jpeg(image, analysis.box)
             vals.update(photo=base64.b64encode(stored), face_box=face_box)
         if analysis.ok:
-            device = face_engine.device_jpeg(
-                analysis.image,
-                analysis.box,
-                width=company.canteen_face_device_width,
-                height=company.canteen_face_device_height,
-                max_bytes=company.canteen_face_device_max_kb * 1024,
+            size = (
+                company.canteen_face_device_width,
+                company.canteen_face_device_height,
+                company.canteen_face_device_max_kb * 1024,
             )
+            device = jpegs.get(size)
+            if device is None:
+                if image is None:
+                    image = face_engine.decode_image(data, face_engine.DECODE_SIDE)[0]
+                device = face_engine.device_jpeg(
+                    image, analysis.box, width=size[0], height=size[1], max_bytes=size[2]
+                )
             vals.update(
                 state="valid",
                 is_current=True,
@@ -254,21 +272,32 @@ class CanteenFace(models.Model):
                 device_photo_size=len(device),
                 embedding=base64.b64encode(face_engine.embedding_to_bytes(analysis.embedding)).decode(),
             )
-            previous = self.sudo().search([("employee_id", "=", employee.id), ("is_current", "=", True)])
-            previous._end("replaced")
-            # The id terminals know the person by (identity "face"), sent with the face.
-            employee._canteen_ensure_face_id()
         else:
             vals.update(
                 state="rejected",
                 rejection_reason=analysis.reason,
                 rejection_message=self._reason_message(analysis.reason, figures, limits),
             )
-        face = self.sudo().create(vals)
-        if face.state == "valid":
-            face._notify_bridge("upsert")
-            face._sync_terminals("upsert")
-        return face.with_env(self.env)
+        return vals
+
+    @api.model
+    def _enrol_record(self, enrolments):
+        """Record faces from (employee, vals of _enrol_vals), one per person: each valid one
+        replaces the person's current face, and the bridges and terminals are told. One create,
+        one notification statement and one set of terminal commands for them all."""
+        valid = [employee for employee, vals in enrolments if vals["state"] == "valid"]
+        if valid:
+            employees = self.env["hr.employee"].sudo().browse([employee.id for employee in valid])
+            previous = self.sudo().search([("employee_id", "in", employees.ids), ("is_current", "=", True)])
+            previous._end("replaced")
+            # The id terminals know the person by (identity "face"), sent with the face.
+            employees._canteen_ensure_face_id()
+        faces = self.sudo().create([vals for _employee, vals in enrolments])
+        current = faces.filtered(lambda face: face.state == "valid")
+        if current:
+            current._notify_bridge("upsert")
+            current._sync_terminals("upsert")
+        return faces
 
     def _end(self, state):
         """Stop these faces being current (replaced or withdrawn); the terminals delete them."""
@@ -288,23 +317,38 @@ class CanteenFace(models.Model):
         where its cards are accepted; and, for a deletion, any terminal that has the face) to
         add or delete it."""
         Sync = self.env["canteen.face.sync"].sudo()
+        serving = {}
+        sends = []
         for face in self:
-            terminals = Sync._face_terminals(face.company_id)
+            if face.company_id not in serving:
+                serving[face.company_id] = Sync._face_terminals(face.company_id)
+            terminals = serving[face.company_id]
             if operation == "delete":
                 terminals |= Sync.search(
                     [("employee_id", "=", face.employee_id.id), ("operation", "=", "upsert")]
                 ).terminal_id
-            Sync._send(face.employee_id, terminals, operation, face if operation == "upsert" else False)
+            sends.append((face.employee_id, terminals, face if operation == "upsert" else False))
+        Sync._send_many(sends, operation)
 
     def _notify_bridge(self, op):
-        for face in self:
-            payload = {
-                "op": op,
-                "face_id": face.id,
-                "employee_id": face.employee_id.id,
-                "company_id": face.company_id.id,
-            }
-            self.env.cr.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, json.dumps(payload)])
+        """One notification per face (the bridge follows one face per notification), all sent
+        by one statement."""
+        payloads = [
+            json.dumps(
+                {
+                    "op": op,
+                    "face_id": face.id,
+                    "employee_id": face.employee_id.id,
+                    "company_id": face.company_id.id,
+                }
+            )
+            for face in self
+        ]
+        if payloads:
+            self.env.cr.execute(
+                "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
+                [NOTIFY_CHANNEL, payloads],
+            )
 
     @api.model
     def _reason_message(self, reason, figures, limits):
@@ -360,21 +404,29 @@ class CanteenFace(models.Model):
         """Enrol photo files named by employee number; one result per file, whatever happens.
 
         `files` yields (filename, bytes or None when too large), `measured` (optional) the
-        analysis of each file with face_engine.MEASURE; the person is looked up among
-        the cardholders of `companies` and their branches. Each file is enrolled in a savepoint,
-        so that one failure does not undo the others. Results are dicts: filename, employee
-        (record or False), face (record or False), ok, message.
+        analysis of each file with face_engine.MEASURE (face_engine.prepare); the person is
+        looked up among the cardholders of `companies` and their branches. The faces are
+        recorded together (one create, see _enrol_record) in a savepoint; when that fails (an
+        enrolment of one of the people saved meanwhile), each file is enrolled again in a
+        savepoint of its own, so that one failure does not undo the others. Results are dicts:
+        filename, employee (record or False), face (record or False), ok, message.
         """
         check_caller(self.env, ENROLERS, companies)
+        files = list(files)
         Employee = self.env["hr.employee"].sudo().with_context(active_test=False)
+        numbers = {filename: face_files.employee_number(filename) for filename, _data in files}
+        people = {}
+        for employee in Employee.search(
+            [("employee_no", "in", list(set(numbers.values()))), ("company_id", "child_of", companies.ids)]
+        ):
+            people[employee.employee_no] = people.get(employee.employee_no, Employee.browse()) | employee
         results = []
+        pending = []  # (result, data, measured, employee, vals): checked, to record together
         for index, (filename, data) in enumerate(files):
-            number = face_files.employee_number(filename)
+            number = numbers[filename]
             result = {"filename": filename, "employee": False, "face": False, "ok": False}
             results.append(result)
-            employees = Employee.search(
-                [("employee_no", "=", number), ("company_id", "child_of", companies.ids)], limit=2
-            )
+            employees = people.get(number, Employee.browse())
             if data is None:
                 result["message"] = self.env._(
                     "The file is larger than %(size)s MB.", size=face_files.MAX_FILE_BYTES // (1024 * 1024)
@@ -392,28 +444,58 @@ class CanteenFace(models.Model):
                 )
                 continue
             result["employee"] = employees
+            if any(item[3] == employees for item in pending):
+                # The same person twice: the later photo replaces the earlier one.
+                self._import_record(pending, source)
+                pending = []
             try:
-                with self.env.cr.savepoint():
-                    face = self._enrol(
-                        employees.with_env(self.env),
-                        data,
-                        filename,
-                        source,
-                        measured=measured[index] if measured else None,
-                    )
+                employee = self._enrol_check(employees.with_env(self.env))
+                photo = measured[index] if measured else None
+                vals = self._enrol_vals(employee, data, filename, source, measured=photo)
             except UserError as error:
                 result["message"] = str(error)
                 continue
-            except psycopg2.errors.UniqueViolation:
-                # Someone enrolled the same person at the same moment: theirs stands.
-                result["message"] = self.env._(
-                    "Another enrolment of this person was saved at the same moment; import the file again."
-                )
-                continue
+            pending.append((result, data, photo, employee, vals))
+        self._import_record(pending, source)
+        return results
+
+    @api.model
+    def _import_record(self, pending, source):
+        """Record the faces of _import_photos's checked files and fill their results; file by
+        file, each in a savepoint, when recording them together fails."""
+        if not pending:
+            return
+        try:
+            with self.env.cr.savepoint():
+                faces = self._enrol_record([(employee, vals) for _r, _d, _m, employee, vals in pending])
+        except (UserError, psycopg2.errors.UniqueViolation):
+            faces = None
+        for number, (result, data, photo, employee, _vals) in enumerate(pending):
+            if faces is not None:
+                face = faces[number]
+            else:
+                try:
+                    with self.env.cr.savepoint():
+                        face = self._enrol(
+                            employee.with_env(self.env), data, result["filename"], source, measured=photo
+                        )
+                except UserError as error:
+                    result["message"] = str(error)
+                    continue
+                except psycopg2.errors.UniqueViolation:
+                    # Someone enrolled the same person at the same moment: theirs stands.
+                    result["message"] = self._concurrent_enrolment_message()
+                    continue
+            face = face.with_env(self.env)
             result["face"] = face
             result["ok"] = face.state == "valid"
             result["message"] = face.rejection_message or self.env._("Enrolled.")
-        return results
+
+    @api.model
+    def _concurrent_enrolment_message(self):
+        return self.env._(
+            "Another enrolment of this person was saved at the same moment; import the file again."
+        )
 
     # Actions -----------------------------------------------------------------------------
     def action_withdraw(self):
@@ -505,18 +587,3 @@ class CanteenFace(models.Model):
             )
             faces.write({"photo": False, "device_photo": False, "embedding": False, "erased_on": now})
         return True
-
-
-def _stored_photo(image, box=None):
-    """The JPEG kept on the record (longer side at most STORED_PHOTO_SIDE) and the face box
-    scaled to it, as "left,top,right,bottom"."""
-    scale = min(1.0, STORED_PHOTO_SIDE / max(image.size))
-    if scale < 1.0:
-        image = image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-            Image.Resampling.LANCZOS,
-        )
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    face_box = ",".join(str(round(v * scale)) for v in box) if box else False
-    return buffer.getvalue(), face_box

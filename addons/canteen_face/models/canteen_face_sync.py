@@ -105,19 +105,37 @@ class CanteenFaceSync(models.Model):
         """Queue `face.<operation>` for the person on these terminals and record it per terminal
         (pending). The device JPEG and the embedding are added to a face.upsert when a terminal
         receives it (tools/face_delivery.py in the bridge), not copied per terminal."""
-        employee = employee.sudo()
-        if not terminals:
-            return self.browse()
-        employee._canteen_ensure_face_id()
-        payload = {"face_id": employee.canteen_face_id, "employee_id": employee.id}
-        if operation == "upsert":
-            payload.update(employee_no=employee.employee_no or "", name=employee.name, face_ref=face.id)
-        commands = self.env["canteen.terminal.command"]._enqueue(terminals, f"face.{operation}", payload)
+        return self._send_many([(employee, terminals, face)], operation)
+
+    @api.model
+    def _send_many(self, sends, operation):
+        """`_send` for several people at once, from (employee, terminals, face or False): the
+        commands queued by one create, the sync lines read by one search and the new ones
+        created by one create."""
+        sends = [(employee.sudo(), terminals, face) for employee, terminals, face in sends if terminals]
+        if not sends:
+            return self.env["canteen.terminal.command"]
+        employees = self.env["hr.employee"].sudo().browse([employee.id for employee, _t, _f in sends])
+        employees._canteen_ensure_face_id()
+        command_vals, sent = [], []
+        for employee, terminals, face in sends:
+            payload = {"face_id": employee.canteen_face_id, "employee_id": employee.id}
+            if operation == "upsert":
+                payload.update(employee_no=employee.employee_no or "", name=employee.name, face_ref=face.id)
+            for terminal in terminals:
+                command_vals.append(
+                    {"terminal_id": terminal.id, "type": f"face.{operation}", "payload": payload}
+                )
+                sent.append((employee, face))
+        commands = self.env["canteen.terminal.command"]._enqueue_many(command_vals)
         now = fields.Datetime.now()
         Sync = self.sudo()
-        existing = {s.terminal_id.id: s for s in Sync.search([("employee_id", "=", employee.id)])}
-        created = []
-        for command in commands:
+        existing = {
+            (s.employee_id.id, s.terminal_id.id): s
+            for s in Sync.search([("employee_id", "in", employees.ids)])
+        }
+        created = {}
+        for command, (employee, face) in zip(commands, sent, strict=True):
             vals = {
                 "face_id": face.id if face else False,
                 "operation": operation,
@@ -127,11 +145,12 @@ class CanteenFaceSync(models.Model):
                 "queued_on": now,
                 "answered_on": False,
             }
-            if command.terminal_id.id in existing:
-                existing[command.terminal_id.id].write(vals)
+            key = (employee.id, command.terminal_id.id)
+            if key in existing:
+                existing[key].write(vals)
             else:
-                created.append(dict(vals, employee_id=employee.id, terminal_id=command.terminal_id.id))
-        Sync.create(created)
+                created[key] = dict(vals, employee_id=employee.id, terminal_id=command.terminal_id.id)
+        Sync.create(list(created.values()))
         return commands
 
     @api.model

@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from odoo.addons.canteen_face.tools import face_engine
 from odoo.addons.canteen_pos_bridge.tests.delivery_common import DeliveryMixin
 from odoo.addons.canteen_pos_bridge.tools import delivery_sql
 
@@ -118,4 +119,70 @@ class TestFaceSync(DeliveryMixin, FaceCase):
         self.assertEqual(
             {c["payload"]["face_id"] for c in commands[1:]},
             {self.obama.canteen_face_id, self.branch_person.canteen_face_id},
+        )
+
+    def test_import_batch_records_like_enrolments_one_by_one(self):
+        """The import command's batch (analyses and JPEGs made by its worker processes with
+        face_engine.prepare, then one create) records what enrolling each file does: the same
+        photos, the same refusals, one current face per person (a second photo of a person in
+        the batch replaces the first), one pending sync line per person and terminal, and the
+        same commands to the terminals in the same order."""
+        files = [
+            ("100231.jpg", photo("obama.jpg")),
+            ("200001.jpg", photo("two_people.jpg")),
+            ("100232.jpg", photo("biden.jpg")),
+            ("100231.png", photo("obama2.jpg")),
+            ("999999.jpg", photo("biden2.jpg")),
+        ]
+        sizes = [(240, 320, 20 * 1024), (480, 640, 50 * 1024)]
+        measured = [face_engine.prepare(data, sizes) for _name, data in files]
+        self.assertIsNone(measured[0].image)
+        results = self.Face.with_user(self.operator)._import_photos(files, self.hq, "command", measured)
+        self.assertEqual(
+            [(r["filename"], r["ok"]) for r in results],
+            [
+                ("100231.jpg", True),
+                ("200001.jpg", False),
+                ("100232.jpg", True),
+                ("100231.png", True),
+                ("999999.jpg", False),
+            ],
+        )
+        self.assertIn("2 faces were found", results[1]["message"])
+        self.assertEqual(results[1]["face"].sudo().rejection_reason, "several_faces")
+        self.assertIn("No cardholder has the employee number 999999", results[4]["message"])
+        self.assertFalse(results[4]["face"])
+        first, second = results[0]["face"].sudo(), results[3]["face"].sudo()
+        self.assertEqual((first.state, first.is_current), ("replaced", False))
+        self.assertEqual((second.state, second.is_current), ("valid", True))
+        self.assertEqual(self.obama.current_face_id, second)
+        # The terminals: obama's first face, biden's, obama's second, as one by one.
+        commands = self.poll(self.hq_face)
+        self.assertEqual(
+            [(c["type"], c["payload"]["face_id"], c["payload"]["embedding"]) for c in commands],
+            [
+                ("face.upsert", self.obama.canteen_face_id, first.embedding),
+                ("face.upsert", self.biden.canteen_face_id, results[2]["face"].sudo().embedding),
+                ("face.upsert", self.obama.canteen_face_id, second.embedding),
+            ],
+        )
+        self.assertEqual(self.sync(self.obama, self.hq_face).face_id, second)
+        self.assertEqual(self.sync(self.obama, self.hq_face).state, "pending")
+        self.assertFalse(self.sync(self.biden, self.branch_face))
+        # The same photos and figures as the enrolment of the same file at the desk.
+        imported = results[2]["face"].sudo()
+        desk = self.enrol(self.biden, photo("biden.jpg")).sudo()
+        for field in ("photo", "device_photo", "face_box", "embedding", "eye_distance", "sharpness", "yaw"):
+            self.assertEqual(imported[field], desk[field], field)
+        refused = self.enrol(self.branch_person, photo("two_people.jpg")).sudo()
+        self.assertEqual(results[1]["face"].sudo().photo, refused.photo)
+        # A device size the workers did not make is made from the photo.
+        self.hq.canteen_face_device_width = 360
+        results = self.Face.with_user(self.operator)._import_photos(
+            files[2:3], self.hq, "command", measured[2:3]
+        )
+        self.assertTrue(results[0]["ok"])
+        self.assertEqual(
+            results[0]["face"].sudo().device_photo,
+            self.enrol(self.biden, photo("biden.jpg")).sudo().device_photo,
         )

@@ -46,6 +46,8 @@ IDENTIFICATION_DETECT_SIDE = 320
 # Sharpness is measured on the face scaled to this width, so that it does not depend on the
 # photo's resolution.
 SHARPNESS_WIDTH = 160
+# The enrolment photo kept on the record: upright, at most this many pixels on its longer side.
+STORED_PHOTO_SIDE = 1280
 # A photo larger than this is refused before decoding (decompression bombs).
 MAX_PIXELS = 60_000_000
 # Typical geometry of the 5 landmarks of a frontal face, relative to the distance between the
@@ -109,6 +111,9 @@ class Analysis:
     landmarks: list | None = None  # the 5 points, in the photo's pixels
     embedding: numpy.ndarray | None = None  # 128 float32, unit length
     image: Image.Image | None = None  # the photo, upright RGB
+    # Made beforehand with the analysis (`prepare`, in the import command's worker processes):
+    # "stored": (stored JPEG, face box) and, per (width, height, max_bytes), the device JPEG.
+    jpegs: dict | None = None
 
     @property
     def ok(self):
@@ -355,7 +360,7 @@ def judge(measured, limits):
     """The Analysis of a photo with `limits` from its Analysis with MEASURE: the same reason,
     figures, box and embedding as `analyse(data, limits)` (the figures compared are rounded to
     0.1, 0.001 for the cut-off share)."""
-    result = Analysis(image=measured.image)
+    result = Analysis(image=measured.image, jpegs=measured.jpegs)
     if measured.reason == "not_image":
         result.reason = "not_image"
         return result
@@ -433,7 +438,40 @@ def embedding_from_bytes(data):
     return numpy.frombuffer(data, dtype="<f4").copy()
 
 
-# Device photo ------------------------------------------------------------------------------
+def prepare(data, device_sizes=()):
+    """The analysis of a photo with MEASURE and its JPEGs, made where the analysis is (a worker
+    process of the import command): the stored JPEG when the photo could be read, and the
+    device JPEG for each (width, height, max_bytes) of `device_sizes` when one face was found.
+    The decoded image is left out (the JPEGs replace it, and it is costly to send back)."""
+    result = analyse(data, MEASURE)
+    if result.image is None:
+        return result
+    result.jpegs = {"stored": stored_jpeg(result.image, result.box)}
+    if result.box is not None and result.embedding is not None:
+        for width, height, max_bytes in device_sizes:
+            result.jpegs[width, height, max_bytes] = device_jpeg(
+                result.image, result.box, width=width, height=height, max_bytes=max_bytes
+            )
+    result.image = None
+    return result
+
+
+# Stored and device photos ------------------------------------------------------------------
+def stored_jpeg(image, box=None):
+    """The JPEG kept on the record (longer side at most STORED_PHOTO_SIDE) and the face box
+    scaled to it, as "left,top,right,bottom"."""
+    scale = min(1.0, STORED_PHOTO_SIDE / max(image.size))
+    if scale < 1.0:
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    face_box = ",".join(str(round(v * scale)) for v in box) if box else False
+    return buffer.getvalue(), face_box
+
+
 def device_jpeg(image, box, *, width=480, height=640, max_bytes=50 * 1024, margin=0.6):
     """A portrait JPEG of the face for terminals: cropped around the face box with `margin`
     (a share of the face width on each side), at most width x height, at most max_bytes.
