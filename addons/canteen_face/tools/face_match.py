@@ -10,7 +10,7 @@ least `margin` further; otherwise there is no match, never a guess.
 
 A large gallery (more than `EXHAUSTIVE_MAX` faces) is searched in two passes: a coarse pass over
 a small copy of the matrix (each row projected on the gallery's `COARSE_DIM` principal axes and
-scaled to unit length: 12.8 MB at 100,000 faces instead of 49 MB, which is what a search reads
+scaled to unit length: 9.6 MB at 100,000 faces instead of 49 MB, which is what a search reads
 from memory) selects at most `CANDIDATES` rows, then the exact float32 distances of those rows
 decide. The best face and its distance are the exhaustive search's whenever the true best is
 among the candidates, and so is the decision when the faces within the margin of the best are
@@ -37,8 +37,10 @@ DEFAULT_MARGIN = 0.05
 # Up to this many faces a gallery is searched exhaustively: its matrix (4.9 MB at 10,000 faces)
 # stays in the processor's cache and a search takes 0.2-0.4 ms.
 EXHAUSTIVE_MAX = 20_000
-# Dimensions of the coarse pass (principal axes of the gallery's embeddings).
-COARSE_DIM = 32
+# Dimensions of the coarse pass (principal axes of the gallery's embeddings): 24 rather than 32
+# keeps the coarse copy of 100,000 faces (9.6 MB instead of 12.8) in the cache that other
+# processes share, for the same answers (tests; the benchmark: all its queries at 100,000).
+COARSE_DIM = 24
 # Rows of the coarse pass whose score is within COARSE_DELTA of its best are candidates, at most
 # CANDIDATES of them (the best scores), at least MIN_CANDIDATES.
 COARSE_DELTA = 0.5
