@@ -355,6 +355,20 @@ def test_large_offline_upload_in_parts_side_by_side_exactly_once(bridge, odoo_re
     upload_side_by_side): one person under two identities (card and employee number, which may
     fall in different parts), a seq twice, a person's records charged in order; every record
     once, and again only `duplicate`."""
+    large_offline_upload(bridge, odoo_registry)
+
+
+def test_large_offline_upload_without_a_spare_connection(odoo_registry):
+    """With no connection to spare (a pool of one), the parts are written one after the other in
+    the request's own transaction: the same answers."""
+    alone = BridgeProcess(os.environ["CANTEEN_TEST_DB"], pool_size=1).start()
+    try:
+        large_offline_upload(alone, odoo_registry)
+    finally:
+        assert alone.stop() == 0
+
+
+def large_offline_upload(bridge, odoo_registry):
     with environment(odoo_registry) as env:
         setup = SIMULATOR.provision(
             env, dedup_window=0, terminals=1, cardholders=10, balance="100.00", modes=("free",)
