@@ -208,6 +208,7 @@ def pgbench_script(env, setup):
         "meal": "ARRAY[NULL]",
         "day": "ARRAY[current_date]",
         "window": "ARRAY[0]",
+        "priced": "ARRAY[true]",
     }
     wallet = "(SELECT id FROM canteen_wallet WHERE employee_id = :emp AND kind = 'cash')"
     balance = f"(SELECT balance - 1 FROM canteen_wallet WHERE id = {wallet})"  # noqa: S608 - constants
