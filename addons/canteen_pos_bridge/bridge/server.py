@@ -688,8 +688,8 @@ class Bridge:
         request's transaction `tx`, each other in a transaction of its own on a spare connection
         (with none spare, after the first, in `tx`). Every record is still written exactly once
         (its (terminal, seq) key), so a retry after a failure answers `duplicate` for whatever a
-        part committed. A part that deadlocks with another (one person under two identities) is
-        undone and written again once the others are done."""
+        part committed. A part that waits too long for the other (one person under two
+        identities) or deadlocks with it is undone and written again once the others are done."""
         later, helpers = [], []
         for part in parts[1:]:
             conn = self.pool.spare()
@@ -710,11 +710,13 @@ class Bridge:
 
     @staticmethod
     def _upload_in(unit, part):
-        """Write `part` in `unit` and finish it; False (the unit undone) on a deadlock."""
+        """Write `part` in `unit` and finish it; False (the unit undone) on a deadlock, or when a
+        wallet stays locked past the lock timeout: most likely by the other part, which holds a
+        person's wallets (under another identity) until it commits. Written again after it."""
         try:
             charge_engine.upload_charges(unit, part)
             unit.finish()
-        except psycopg2.errors.DeadlockDetected:
+        except (psycopg2.errors.DeadlockDetected, LockNotAvailable):
             unit.abort()
             return False
         return True
