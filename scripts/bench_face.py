@@ -53,17 +53,21 @@ ENROLABLE = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "biden2.jpg")
 DBNAME = "canteen_bench_face"
 
 
-def _load(name, path):
-    import importlib.util
+def face_tool(name):
+    """A module of canteen_face/tools, imported without Odoo: the folder as a package of its
+    own (its __init__, which imports Odoo, is not run)."""
+    import importlib
+    import types
 
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if "face_tools" not in sys.modules:
+        package = types.ModuleType("face_tools")
+        package.__path__ = [str(ROOT / "addons" / "canteen_face" / "tools")]
+        sys.modules["face_tools"] = package
+    return importlib.import_module(f"face_tools.{name}")
 
 
 def face_match():
-    return _load("face_match", ROOT / "addons" / "canteen_face" / "tools" / "face_match.py")
+    return face_tool("face_match")
 
 
 def percentiles(values):
@@ -163,8 +167,7 @@ def photo_640x480():
 
 
 def bench_engine(matcher, requests):
-    sys.path.insert(0, str(ROOT / "addons" / "canteen_face" / "tools"))
-    engine = _load("face_engine", ROOT / "addons" / "canteen_face" / "tools" / "face_engine.py")
+    engine = face_tool("face_engine")
     started = time.perf_counter()
     engine.warm_up()
     warm_up = time.perf_counter() - started

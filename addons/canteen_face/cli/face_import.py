@@ -102,10 +102,20 @@ def _start_workers(workers):
         return None
     from ..tools import face_engine
 
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
+    )
     for _n in range(workers):
         pool.submit(face_engine.warm_up)
     return pool
+
+
+def _start_worker():
+    """In each worker process, first: numpy's matrix products (the embedding network) on one
+    thread, each worker being one of the processes that share the cores."""
+    from ..tools import face_match
+
+    face_match.single_thread_blas()
 
 
 def run_import(database, path, *, company_id=None, commit_every=20, workers=0, out=None, err=None):

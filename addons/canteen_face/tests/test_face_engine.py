@@ -6,7 +6,7 @@ from PIL import Image, ImageOps
 
 from odoo.tests import BaseCase, tagged
 
-from odoo.addons.canteen_face.tools import face_engine
+from odoo.addons.canteen_face.tools import face_engine, face_resnet
 
 from .common import encode, open_photo, photo
 
@@ -25,6 +25,33 @@ class TestFaceEngine(BaseCase):
         face_engine.warm_up()
         self.assertIs(face_engine._encoder(), face_engine._encoder())
         self.assertIs(face_engine._shape_predictor(), face_engine._shape_predictor())
+
+    def test_embedding_network_is_dlibs_run_by_numpy(self):
+        """FaceNet reads dlib's ResNet from its model file and gives dlib's descriptor of the
+        same chip (to float32 rounding); the engine uses it, not the slower dlib run."""
+        import dlib
+
+        path = face_engine.model_paths()["embedding"]
+        self.assertIsInstance(face_engine._encoder(), face_resnet.FaceNet)
+        reference = dlib.face_recognition_model_v1(path)
+        predictor = face_engine._shape_predictor()
+        for name in ("obama.jpg", "biden.jpg", "obama2.jpg"):
+            with self.subTest(photo=name):
+                pixels = numpy.asarray(open_photo(name).convert("RGB"))
+                rect = face_engine._detect(Image.fromarray(pixels), face_engine.WORK_SIDE)[0]
+                chip = dlib.get_face_chip(pixels, predictor(pixels, rect), 150, 0.25)
+                expected = numpy.asarray(reference.compute_face_descriptor(chip))
+                got = face_engine._encoder().descriptor(chip)
+                self.assertEqual(got.shape, (128,))
+                self.assertLess(float(numpy.abs(got - expected).max()), 1e-5)
+        # A file whose layers are not this network's is refused, never run half-understood.
+        with open(path, "rb") as model:
+            data = model.read()
+        cut = data.index(b"fc_2")
+        with self.assertRaises(face_resnet.ModelFormatError):
+            face_resnet.read_layers(data[:cut])
+        with self.assertRaises(face_resnet.ModelFormatError):
+            face_resnet.read_layers(data.replace(b"\x01\x07affine_", b"\x01\x07affin__", 1))
 
     def test_portrait_accepted_with_figures_and_unit_embedding(self):
         analysis = face_engine.analyse(photo("obama.jpg"))

@@ -12,12 +12,17 @@ code (see REASONS) or the figures and the normalised embedding of the one face o
 import dataclasses
 import functools
 import io
+import logging
 import math
 
 import dlib
 import face_recognition_models
 import numpy
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import face_resnet
+
+_logger = logging.getLogger(__name__)
 
 # Refusal codes, in the order the checks run.
 REASONS = (
@@ -130,9 +135,33 @@ def _shape_predictor():
     return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
 
 
+class _DlibEncoder:
+    """dlib's own run of the embedding network (without BLAS in the dlib-bin wheel: about five
+    times slower than FaceNet), used when the model file is not the one FaceNet reads."""
+
+    def __init__(self, path):
+        self.model = dlib.face_recognition_model_v1(path)
+
+    def descriptor(self, chip):
+        return numpy.asarray(self.model.compute_face_descriptor(chip), dtype=numpy.float32)
+
+
 @functools.cache
 def _encoder():
-    return dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+    """The embedding network: dlib's ResNet with its weights, run by numpy (face_resnet)."""
+    path = face_recognition_models.face_recognition_model_location()
+    try:
+        return face_resnet.FaceNet(path)
+    except (face_resnet.ModelFormatError, ValueError, IndexError) as error:
+        _logger.warning("Face embeddings computed by dlib (slower): %s", error)
+        return _DlibEncoder(path)
+
+
+def face_embedding(pixels, shape):
+    """The unit embedding of the face whose landmarks are `shape` in the RGB array `pixels`:
+    the 150×150 chip dlib aligns on the landmarks, through the network."""
+    chip = dlib.get_face_chip(pixels, shape, face_resnet.CHIP_SIZE, face_resnet.CHIP_PADDING)
+    return normalise(_encoder().descriptor(chip))
 
 
 def model_paths():
@@ -319,7 +348,7 @@ def analyse(data, thresholds=None, embed=True):
     shape = _shape_predictor()(pixels, faces[0])
     result.reason = _check_face(result, faces[0], shape, scale, limits, decoded=image.width / size[0])
     if result.reason is None and embed:
-        result.embedding = normalise(numpy.asarray(_encoder().compute_face_descriptor(pixels, shape)))
+        result.embedding = face_embedding(pixels, shape)
     return result
 
 

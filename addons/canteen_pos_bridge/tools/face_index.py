@@ -92,9 +92,11 @@ def end_with_the_bridge(bridge_pid):
 
 
 def warm_up():
-    """Load dlib's models in the worker process, before the first picture."""
-    from odoo.addons.canteen_face.tools import face_engine
+    """Load the face models in the worker process, before the first picture; numpy's matrix
+    products (the embedding network) on one thread, as in the bridge."""
+    from odoo.addons.canteen_face.tools import face_engine, face_match
 
+    face_match.single_thread_blas()
     face_engine.warm_up()
 
 
