@@ -239,6 +239,7 @@ def pgbench_script(env, setup):
         "ARRAY[-1]",
         f"ARRAY[{balance}]",
         "ARRAY[false]",
+        "ARRAY[1]",  # charge_count
         "ARRAY[1]",
         "ARRAY[1]",
         f"ARRAY[{merchant}]",
@@ -246,8 +247,13 @@ def pgbench_script(env, setup):
         "ARRAY[NULL]",
         "ARRAY['B' || :txid]",
         "ARRAY[now()]",
+        "ARRAY[current_date]",
+        "ARRAY[NULL]",
     ]
-    entries = ledger_core.entries_query(("merchant_id", "terminal_id", "card_id", "transaction_ref", "date"))
+    # The extra columns of the bridge's charges (charge_engine.Charge._entry_values).
+    entries = ledger_core.entries_query(
+        ("merchant_id", "terminal_id", "card_id", "transaction_ref", "date", "business_date", "meal_kind")
+    )
     statements = [
         "BEGIN",
         charge_sql.LOCK % read,
