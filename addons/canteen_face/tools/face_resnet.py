@@ -22,9 +22,14 @@ values (the channels of the narrower input and the cells of the smaller picture 
 
 The file is read in order (dlib serialises a network from its input to its loss); the layers
 met must be exactly the sequence above, or loading fails (`ModelFormatError`) and the caller
-falls back to dlib's own network.
+falls back to dlib's own network. Nothing is taken on trust: a name whose length byte is not
+its own, any other name between the layers (a layer this module does not run), a number or a
+tensor cut off by the end of the file, a negative size, a value that is not finite, a chip of
+another size, or shapes that do not fit together (checked by running a blank chip through the
+network when it is loaded) is refused too.
 """
 
+import math
 import re
 
 import numpy
@@ -32,9 +37,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
-_LAYER = re.compile(
-    rb"\x01[\x04-\x20](input_rgb_image_sized|con_4|affine_|relu_|add_prev_|avg_pool_2|max_pool_2|fc_2)"
-)
+DESCRIPTOR_SIZE = 128
+# The layers run here, as dlib writes their names: a string is its length (a one-byte dlib
+# integer: 0x01, then the length) followed by its characters.
+LAYER_NAMES = ("input_rgb_image_sized", "con_4", "affine_", "relu_", "add_prev_", "avg_pool_2", "max_pool_2", "fc_2")
+_LAYER = re.compile(b"|".join(re.escape(bytes([1, len(name)]) + name.encode()) for name in LAYER_NAMES))
+# Any other name dlib may write between them (another layer's, a loss's): refused, except the
+# loss of this network, written before its input.
+_NAME_START = re.compile(rb"\x01([\x03-\x40])(?=[a-z])")
+_NAME = re.compile(rb"[a-z][a-z0-9_]*")
+LOSS_NAME = b"loss_metric_2"
+# dlib writes an integer in at most 8 bytes; its float exponents 32000-32002 mean inf, -inf, NaN.
+_INT_BYTES = 8
 
 
 class ModelFormatError(ValueError):
@@ -62,8 +76,12 @@ SEQUENCE = (
 def _read_int(data, pos):
     """dlib's integer: a byte holding the sign (0x80) and the count of the little-endian bytes
     that follow (low four bits)."""
+    if pos >= len(data):
+        raise ModelFormatError("the file ends inside a number")
     head = data[pos]
     count = head & 0x0F
+    if head & 0x70 or count > _INT_BYTES or pos + 1 + count > len(data):
+        raise ModelFormatError(f"not an integer at byte {pos}")
     value = int.from_bytes(data[pos + 1 : pos + 1 + count], "little")
     return (-value if head & 0x80 else value), pos + 1 + count
 
@@ -80,7 +98,13 @@ def _read_float(data, pos):
     """dlib's portable float: an integer mantissa and a power of two."""
     mantissa, pos = _read_int(data, pos)
     exponent, pos = _read_int(data, pos)
-    return mantissa * 2.0**exponent, pos
+    try:
+        value = math.ldexp(mantissa, exponent)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ModelFormatError(f"a float that is not finite before byte {pos}")
+    return value, pos
 
 
 def _read_tensor(data, pos):
@@ -89,21 +113,41 @@ def _read_tensor(data, pos):
     if version != 2:
         raise ModelFormatError(f"tensor version {version}")
     dims, pos = _read_ints(data, pos, 4)
-    count = int(numpy.prod(dims))
+    if min(dims) < 0:
+        raise ModelFormatError(f"a tensor of size {dims}")
+    count = math.prod(dims)
+    if pos + 4 * count > len(data):
+        raise ModelFormatError("the file ends inside a tensor")
     values = numpy.frombuffer(data, "<f4", count, pos).astype(numpy.float32)
+    if not numpy.isfinite(values).all():
+        raise ModelFormatError(f"a tensor with values that are not finite before byte {pos + 4 * count}")
     return values, pos + 4 * count
+
+
+def _check_gap(data, start, end, first):
+    """Between two layers dlib writes only numbers and empty tensors (versions, flags): a name
+    there is a layer (or a loss) this module does not know; only this network's loss comes
+    before the first layer."""
+    for found in _NAME_START.finditer(data, start, end):
+        name = data[found.end() : found.end() + found[1][0]]
+        if len(name) == found[1][0] and _NAME.fullmatch(name) and not (first and name == LOSS_NAME):
+            raise ModelFormatError(f"an unknown layer {name.decode()!r} at byte {found.start()}")
 
 
 def read_layers(data):
     """The layers of a serialised network, from the input: (kind, values) pairs."""
     layers, pos = [], 0
     while match := _LAYER.search(data, pos):
-        name, pos = match.group(1).decode(), match.end()
+        _check_gap(data, pos, match.start(), first=not layers)
+        name, pos = match.group(0)[2:].decode(), match.end()
         if name == "input_rgb_image_sized":
             mean = []
             for _i in range(3):
                 value, pos = _read_float(data, pos)
                 mean.append(value)
+            size, pos = _read_ints(data, pos, 2)
+            if size != [CHIP_SIZE, CHIP_SIZE]:
+                raise ModelFormatError(f"an input of {size[0]}×{size[1]} pixels")
             layers.append(("input", numpy.array(mean, dtype=numpy.float32)))
         elif name == "con_4":
             params, pos = _read_tensor(data, pos)
@@ -123,6 +167,7 @@ def read_layers(data):
             layers.append((name[:-2], shape))
         else:
             layers.append(("relu" if name == "relu_" else "add", None))
+    _check_gap(data, pos, len(data), first=not layers)
     kinds = [kind for kind, _values in layers]
     if kinds != SEQUENCE:
         raise ModelFormatError("the layers are not those of dlib_face_recognition_resnet_model_v1")
@@ -140,7 +185,7 @@ class _Convolution:
         weights = params[: params.size - filters].reshape(filters, -1, rows, cols)
         self.channels = weights.shape[1]
         self.weights = numpy.ascontiguousarray(weights.transpose(2, 3, 1, 0).reshape(-1, filters))
-        self.bias = params[params.size - filters :]
+        self.bias = params[params.size - filters :].copy()  # not a view keeping the raw params
 
     def __call__(self, picture):
         if self.pad_y or self.pad_x:
@@ -204,13 +249,21 @@ class FaceNet:
     def __init__(self, path):
         with open(path, "rb") as model:
             layers = iter([values for _kind, values in read_layers(model.read())])
-        self.mean = next(layers)
-        self.stem, self.stem_affine = _Convolution(*next(layers)), _affine(next(layers))
-        next(layers)  # relu
-        self.stem_pool = next(layers)
-        self.blocks = [_Residual(layers, down=block == "d") for block in BLOCKS]
-        next(layers)  # the mean over the picture
-        self.projection = next(layers)
+        try:
+            self.mean = next(layers)
+            self.stem, self.stem_affine = _Convolution(*next(layers)), _affine(next(layers))
+            next(layers)  # relu
+            self.stem_pool = next(layers)
+            self.blocks = [_Residual(layers, down=block == "d") for block in BLOCKS]
+            next(layers)  # the mean over the picture
+            self.projection = next(layers)
+            # The shapes fit together only if a chip goes through: checked now, so that a file
+            # of another shape is refused at loading (dlib's run then), not at the first face.
+            blank = self.descriptor(numpy.zeros((CHIP_SIZE, CHIP_SIZE, 3), dtype=numpy.uint8))
+        except (ValueError, IndexError) as error:
+            raise ModelFormatError(f"the layers' shapes do not fit: {error}") from error
+        if blank.shape != (DESCRIPTOR_SIZE,) or not numpy.isfinite(blank).all():
+            raise ModelFormatError(f"a descriptor of shape {blank.shape}")
 
     def descriptor(self, chip):
         picture = (numpy.asarray(chip, dtype=numpy.float32) - self.mean) / 256.0
