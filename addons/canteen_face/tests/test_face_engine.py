@@ -1,5 +1,7 @@
 import io
+import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy
 from PIL import Image, ImageOps
@@ -52,6 +54,47 @@ class TestFaceEngine(BaseCase):
             face_resnet.read_layers(data[:cut])
         with self.assertRaises(face_resnet.ModelFormatError):
             face_resnet.read_layers(data.replace(b"\x01\x07affine_", b"\x01\x07affin__", 1))
+
+    def test_model_file_read_strictly(self):
+        """The model file is read as dlib writes it or refused (ModelFormatError, then dlib's own
+        run): no layer skipped, no length, number, size or value taken on trust."""
+        data = Path(face_engine.model_paths()["embedding"]).read_bytes()
+        head = b"\x01\x15input_rgb_image_sized"
+        refused = {
+            "an unknown layer between two": (b"\x01\x05relu_", b"\x01\x08dropout_\x01\x05relu_"),
+            "a name of another length": (b"\x01\x05relu_", b"\x01\x06relu_"),
+            "a chip of 112 pixels": (b"\x01\x96\x01\x96\x01\x05con_4", b"\x01\x70\x01\x70\x01\x05con_4"),
+            "a negative tensor size": (b"\x01\x05con_4\x01\x02\x02", b"\x01\x05con_4\x01\x02\x82"),
+        }
+        for case, (old, new) in refused.items():
+            with self.subTest(case), self.assertRaises(face_resnet.ModelFormatError):
+                self.assertIn(old, data)
+                face_resnet.read_layers(data.replace(old, new, 1))
+        # dlib's infinite float (exponent 32000), a number cut off by the end of the file
+        for case, tail in (("inf", b"\x01\x01\x02\x00\x7d"), ("cut", b"\x04\x01")):
+            with self.subTest(case), self.assertRaises(face_resnet.ModelFormatError):
+                face_resnet.read_layers(head + tail)
+
+    def test_encoder_falls_back_to_dlibs_run(self):
+        """A file FaceNet reads but cannot run (the projection's sizes swapped: it would fail at
+        the first face) is refused when loaded; then the engine computes the same embeddings
+        with dlib's own network."""
+        data = Path(face_engine.model_paths()["embedding"]).read_bytes()
+        fc = b"\x01\x04fc_2\x01\x80\x02\x00\x01"  # 128 outputs, 256 inputs
+        self.assertIn(fc, data)
+        with tempfile.NamedTemporaryFile(suffix=".dat") as model:
+            model.write(data.replace(fc, b"\x01\x04fc_2\x02\x00\x01\x01\x80", 1))
+            model.flush()
+            with self.assertRaises(face_resnet.ModelFormatError):
+                face_resnet.FaceNet(model.name)
+        expected = face_engine.analyse(photo("obama.jpg")).embedding
+        self.addCleanup(face_engine._encoder.cache_clear)
+        face_engine._encoder.cache_clear()
+        refusal = face_resnet.ModelFormatError("another network")
+        with patch.object(face_resnet, "FaceNet", side_effect=refusal), self.assertLogs(face_engine.__name__):
+            self.assertIsInstance(face_engine._encoder(), face_engine._DlibEncoder)
+        got = face_engine.analyse(photo("obama.jpg")).embedding
+        self.assertLess(float(numpy.abs(got - expected).max()), 1e-5)
 
     def test_portrait_accepted_with_figures_and_unit_embedding(self):
         analysis = face_engine.analyse(photo("obama.jpg"))
