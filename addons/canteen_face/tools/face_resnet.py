@@ -40,7 +40,16 @@ CHIP_PADDING = 0.25
 DESCRIPTOR_SIZE = 128
 # The layers run here, as dlib writes their names: a string is its length (a one-byte dlib
 # integer: 0x01, then the length) followed by its characters.
-LAYER_NAMES = ("input_rgb_image_sized", "con_4", "affine_", "relu_", "add_prev_", "avg_pool_2", "max_pool_2", "fc_2")
+LAYER_NAMES = (
+    "input_rgb_image_sized",
+    "con_4",
+    "affine_",
+    "relu_",
+    "add_prev_",
+    "avg_pool_2",
+    "max_pool_2",
+    "fc_2",
+)
 _LAYER = re.compile(b"|".join(re.escape(bytes([1, len(name)]) + name.encode()) for name in LAYER_NAMES))
 # Any other name dlib may write between them (another layer's, a loss's): refused, except the
 # loss of this network, written before its input.
