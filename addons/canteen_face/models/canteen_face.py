@@ -508,8 +508,9 @@ class CanteenFace(models.Model):
     @api.model
     def identify_photo(self, image, company_id=False):
         """Identify the person in a photo (base64 JPEG or PNG) among the current faces of the
-        companies served at a company (default: the current company): its own and its branches',
-        and those whose settings accept their cards at its merchants (as its terminals do).
+        companies served at a company (default: the current company): its own, and those of its
+        group whose settings accept their cards at its merchants (res.company.
+        _canteen_served_companies, as its terminals do).
 
         Answers {"match": {"face_id", "employee_id", "employee_no", "name", "distance"}} or
         {"match": None, "reason": "not_image" | "no_face" | "several_faces" | "no_match" |
