@@ -1,3 +1,7 @@
+from unittest.mock import patch
+
+import psycopg2.errors
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -185,4 +189,35 @@ class TestFaceSync(DeliveryMixin, FaceCase):
         self.assertEqual(
             results[0]["face"].sudo().device_photo,
             self.enrol(self.biden, photo("biden.jpg")).sudo().device_photo,
+        )
+
+    def test_import_batch_that_fails_is_enrolled_file_by_file(self):
+        """When recording the batch fails (here after it wrote its faces, commands and sync
+        lines: an enrolment of one of its people saved at the same moment), nothing of it stays
+        and each file is enrolled again on its own: the others are enrolled, that person's file
+        says so, and the terminals get each face once."""
+        files = [("100231.jpg", photo("obama.jpg")), ("100232.jpg", photo("biden.jpg"))]
+        Face = type(self.Face)
+        record, calls = Face._enrol_record, []
+
+        def concurrent(faces, enrolments):
+            calls.append([employee.employee_no for employee, _vals in enrolments])
+            recorded = record(faces, enrolments)
+            faces.env.flush_all()
+            if len(enrolments) > 1 or enrolments[0][0] == self.biden:
+                raise psycopg2.errors.UniqueViolation("another current face")
+            return recorded
+
+        with patch.object(Face, "_enrol_record", concurrent):
+            results = self.Face.with_user(self.operator)._import_photos(files, self.hq, "command")
+        self.assertEqual(calls, [["100231", "100232"], ["100231"], ["100232"]])
+        self.assertEqual([r["ok"] for r in results], [True, False])
+        self.assertIn("saved at the same moment", results[1]["message"])
+        self.assertFalse(results[1]["face"])
+        self.assertEqual(self.Face.sudo().search([("employee_id", "=", self.obama.id)]), results[0]["face"])
+        self.assertFalse(self.Face.sudo().search([("employee_id", "=", self.biden.id)]))
+        self.assertFalse(self.sync(self.biden, self.hq_face))
+        self.assertEqual(
+            [(c["type"], c["payload"]["face_id"]) for c in self.poll(self.hq_face)],
+            [("face.upsert", self.obama.canteen_face_id)],
         )
