@@ -65,15 +65,30 @@ class TestFaceEngine(BaseCase):
             "a name of another length": (b"\x01\x05relu_", b"\x01\x06relu_"),
             "a chip of 112 pixels": (b"\x01\x96\x01\x96\x01\x05con_4", b"\x01\x70\x01\x70\x01\x05con_4"),
             "a negative tensor size": (b"\x01\x05con_4\x01\x02\x02", b"\x01\x05con_4\x01\x02\x82"),
+            # strides -2: numpy would read the picture backwards and give another descriptor
+            "a negative stride": (
+                b"max_pool_2\x01\x03\x01\x03\x01\x02\x01\x02",
+                b"max_pool_2\x01\x03\x01\x03\x81\x02\x81\x02",
+            ),
+            "a negative size": (b"\x01\x04fc_2\x01\x80", b"\x01\x04fc_2\x81\x80"),
         }
         for case, (old, new) in refused.items():
             with self.subTest(case), self.assertRaises(face_resnet.ModelFormatError):
                 self.assertIn(old, data)
                 face_resnet.read_layers(data.replace(old, new, 1))
-        # dlib's infinite float (exponent 32000), a number cut off by the end of the file
-        for case, tail in (("inf", b"\x01\x01\x02\x00\x7d"), ("cut", b"\x04\x01")):
+        # The red mean (mantissa 0xf59062, exponent -17) as dlib writes inf and NaN (mantissa 0,
+        # exponent 32000 or 32002), or with an exponent that overflows.
+        red = head + b"\x03\x62\x90\xf5\x81\x11"
+        self.assertIn(red, data)
+        for case, value in (
+            ("inf", b"\x00\x02\x00\x7d"),
+            ("nan", b"\x00\x02\x02\x7d"),
+            ("huge", b"\x01\x01\x02\x00\x7d"),
+        ):
             with self.subTest(case), self.assertRaises(face_resnet.ModelFormatError):
-                face_resnet.read_layers(head + tail)
+                face_resnet.read_layers(data.replace(red, head + value, 1))
+        with self.assertRaises(face_resnet.ModelFormatError):  # a number cut off by the end of the file
+            face_resnet.read_layers(head + b"\x04\x01")
 
     def test_encoder_falls_back_to_dlibs_run(self):
         """A file FaceNet reads but cannot run (the projection's sizes swapped: it would fail at

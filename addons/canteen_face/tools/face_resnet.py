@@ -56,8 +56,10 @@ _LAYER = re.compile(b"|".join(re.escape(bytes([1, len(name)]) + name.encode()) f
 _NAME_START = re.compile(rb"\x01([\x03-\x40])(?=[a-z])")
 _NAME = re.compile(rb"[a-z][a-z0-9_]*")
 LOSS_NAME = b"loss_metric_2"
-# dlib writes an integer in at most 8 bytes; its float exponents 32000-32002 mean inf, -inf, NaN.
+# dlib writes an integer in at most 8 bytes; its float exponents 32000-32002 mean inf, -inf, NaN
+# (whatever the mantissa, 0 as dlib writes them).
 _INT_BYTES = 8
+_SPECIAL_EXPONENTS = (32000, 32001, 32002)
 
 
 class ModelFormatError(ValueError):
@@ -107,6 +109,8 @@ def _read_float(data, pos):
     """dlib's portable float: an integer mantissa and a power of two."""
     mantissa, pos = _read_int(data, pos)
     exponent, pos = _read_int(data, pos)
+    if exponent in _SPECIAL_EXPONENTS:
+        raise ModelFormatError(f"an infinite or NaN float before byte {pos}")
     try:
         value = math.ldexp(mantissa, exponent)
     except OverflowError:
@@ -131,6 +135,13 @@ def _read_tensor(data, pos):
     if not numpy.isfinite(values).all():
         raise ModelFormatError(f"a tensor with values that are not finite before byte {pos + 4 * count}")
     return values, pos + 4 * count
+
+
+def _check_shape(name, shape, least):
+    """A layer's sizes, strides and paddings, each at least its least value: a negative stride
+    would run (numpy reads the picture backwards) and give another descriptor."""
+    if any(value < minimum for value, minimum in zip(shape, least, strict=True)):
+        raise ModelFormatError(f"{name} of shape {shape}")
 
 
 def _check_gap(data, start, end, first):
@@ -162,6 +173,7 @@ def read_layers(data):
             params, pos = _read_tensor(data, pos)
             # filters, rows, columns, stride y and x, padding y and x
             shape, pos = _read_ints(data, pos, 7)
+            _check_shape(name, shape, least=(1, 1, 1, 1, 1, 0, 0))
             layers.append(("con", (params, shape)))
         elif name == "affine_":
             params, pos = _read_tensor(data, pos)
@@ -169,10 +181,13 @@ def read_layers(data):
         elif name == "fc_2":
             (outputs, inputs), pos = _read_ints(data, pos, 2)
             params, pos = _read_tensor(data, pos)
+            if min(outputs, inputs) < 1 or params.size != inputs * outputs:  # no bias
+                raise ModelFormatError(f"fc of {inputs} to {outputs} with {params.size} parameters")
             layers.append(("fc", params.reshape(inputs, outputs)))
         elif name in ("avg_pool_2", "max_pool_2"):
             # rows, columns, stride y and x, padding y and x (rows 0: the whole picture)
             shape, pos = _read_ints(data, pos, 6)
+            _check_shape(name, shape, least=(0, 0, 1, 1, 0, 0))
             layers.append((name[:-2], shape))
         else:
             layers.append(("relu" if name == "relu_" else "add", None))
