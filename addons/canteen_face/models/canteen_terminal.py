@@ -42,8 +42,7 @@ class CanteenTerminal(models.Model):
         for terminal in self:
             self.env["canteen.terminal.command"]._enqueue(terminal, "face.clear", {})
             faces = self._canteen_current_faces(served[terminal.id])
-            for face in faces:
-                Sync._send(face.employee_id, terminal, "upsert", face)
+            Sync._send_many([(face.employee_id, terminal, face) for face in faces], "upsert")
             queued += len(faces)
         return queued
 
@@ -55,8 +54,8 @@ class CanteenTerminal(models.Model):
         for terminal, (added, removed) in changed.items():
             if terminal.kind != "face" or not terminal.enabled:
                 continue
-            for face in self._canteen_current_faces(added):
-                Sync._send(face.employee_id, terminal, "upsert", face)
+            faces = self._canteen_current_faces(added)
+            Sync._send_many([(face.employee_id, terminal, face) for face in faces], "upsert")
             held = Sync.search(
                 [
                     ("terminal_id", "=", terminal.id),
@@ -64,8 +63,7 @@ class CanteenTerminal(models.Model):
                     ("employee_id.company_id", "in", list(removed)),
                 ]
             )
-            for sync in held:
-                Sync._send(sync.employee_id, terminal, "delete")
+            Sync._send_many([(sync.employee_id, terminal, False) for sync in held], "delete")
         return changed
 
     def _canteen_current_faces(self, company_ids):
