@@ -75,6 +75,12 @@ class CanteenFaceSync(models.Model):
         help="What the terminal answered when it refused: photo_too_large, poor_quality, "
         "device_offline, or its own words.",
     )
+    reason_label = fields.Char(
+        string="Reason Shown",
+        compute="_compute_reason_label",
+        help="The terminal's answer in words: a known code (photo_too_large...) translated, any "
+        "other answer as the terminal gave it.",
+    )
     command_id = fields.Many2one(
         "canteen.terminal.command", readonly=True, ondelete="set null", help="The last command sent."
     )
@@ -93,6 +99,16 @@ class CanteenFaceSync(models.Model):
         result = super().init()
         self.env.cr.execute(ACK_TRIGGER)
         return result
+
+    @api.depends("reason")
+    def _compute_reason_label(self):
+        labels = {
+            "photo_too_large": self.env._("Photo too large for the terminal"),
+            "poor_quality": self.env._("Photo quality too poor"),
+            "device_offline": self.env._("Terminal offline"),
+        }
+        for sync in self:
+            sync.reason_label = labels.get(sync.reason, sync.reason) if sync.reason else False
 
     @api.depends("employee_id", "terminal_id")
     def _compute_display_name(self):
