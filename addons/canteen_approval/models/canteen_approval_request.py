@@ -97,6 +97,25 @@ class CanteenApprovalRequest(models.Model):
     refuse_reason = fields.Text(string="Refusal Reason", readonly=True)
     posted_date = fields.Datetime(readonly=True)
     result = fields.Char(readonly=True, help="What the posting reported.")
+    correction_entry_id = fields.Many2one(
+        "canteen.ledger.entry",
+        string="Charge Corrected",
+        compute="_compute_correction",
+        help="For a correction: the charge it lowers.",
+    )
+    correction_charged_on = fields.Datetime(
+        related="correction_entry_id.date", string="Charged On", help="When the corrected charge was made."
+    )
+    correction_merchant_id = fields.Many2one(
+        related="correction_entry_id.merchant_id",
+        string="Charged At",
+        help="Where the corrected charge was made.",
+    )
+    correction_new_amount = fields.Monetary(
+        string="Corrected To",
+        compute="_compute_correction",
+        help="For a correction: what the charge will stand at once posted (0: refunded in full).",
+    )
     can_approve = fields.Boolean(
         compute="_compute_can_approve",
         search="_search_can_approve",
@@ -104,6 +123,14 @@ class CanteenApprovalRequest(models.Model):
         help="Waiting for an approval that you may give: you are Card Finance and neither drafted it "
         "nor approved it already.",
     )
+
+    @api.depends("kind", "payload")
+    def _compute_correction(self):
+        Entry = self.env["canteen.ledger.entry"]
+        for request in self:
+            values = (request.payload or {}).get("values") or {} if request.kind == "correction" else {}
+            request.correction_entry_id = Entry.browse(values.get("entry_id") or [])
+            request.correction_new_amount = float(values.get("new_amount") or 0)
 
     @api.depends_context("uid")
     @api.depends("state", "requested_by_id", "first_approver_id")
