@@ -158,6 +158,14 @@ class TestServedLists(DeliveryMixin, TransactionCase):
         self.assertEqual(self.reset_asked(), {self.south_till})
         self.assertEqual(self.whitelisted(self.drain(self.south_till, cursor)[1]), {"SRVHQ", "SRVN", "SRVS"})
 
+    def test_a_merchant_moving_to_another_company(self):
+        """A merchant's company decides which cards its terminals serve: moving the merchant
+        makes them reload their lists, as a terminal changing merchant does."""
+        cursor = self.start()[self.south_till]
+        self.south_canteen.company_id = self.hq
+        self.assertEqual(self.reset_asked(), {self.south_till})
+        self.assertEqual(self.whitelisted(self.drain(self.south_till, cursor)[1]), {"SRVHQ", "SRVN", "SRVS"})
+
     def test_the_sql_rule_is_the_python_rule(self):
         """What the bridge serves (tools/served_sql.py, on charge_sql.ALLOWED) is what Odoo
         reckons with res.company._canteen_accepts_cards_at, for every setting of North and HQ."""
