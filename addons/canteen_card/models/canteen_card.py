@@ -36,7 +36,11 @@ class CanteenCard(models.Model):
         help="The chip UID read by terminals, or the number of a virtual card.",
     )
     kind = fields.Selection(
-        [("physical", "Physical"), ("virtual", "Virtual")], required=True, default="physical"
+        [("physical", "Physical"), ("virtual", "Virtual")],
+        string="Card Medium",
+        required=True,
+        default="physical",
+        help="Physical: a plastic card with a chip; Virtual: an auto-numbered card without plastic.",
     )
     state = fields.Selection(
         [
