@@ -114,7 +114,6 @@ class CanteenLedgerEntry(models.Model):
         "without meal periods and for other movements.",
     )
     charge_count = fields.Integer(
-        string="Charge Count",
         readonly=True,
         aggregator="sum",
         help="1 on the first entry of a charge, 0 otherwise: a charge paid from both wallets "
