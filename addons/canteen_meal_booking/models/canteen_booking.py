@@ -269,6 +269,11 @@ class CanteenBooking(models.Model):
         return format_skeleton("yMMMEd" if with_year else "MMMEd", day, locale=locale)
 
     @api.model
+    def _canteen_month_label(self, first):
+        """A month as its language writes it: "November 2026" in English, "2026年11月" in Chinese."""
+        return format_skeleton("yMMMM", first, locale=babel_locale_parse(self.env.lang or "en_US"))
+
+    @api.model
     def _canteen_portal_employee(self):
         """The logged-in user's cardholder record (as superuser), or an empty recordset."""
         return self.env["hr.employee"].sudo().search([("user_id", "=", self.env.user.id)], limit=1)
@@ -362,6 +367,7 @@ class CanteenBooking(models.Model):
             "employee": employee,
             "entries": entries,
             "month": first.strftime("%Y-%m"),
+            "month_label": self._canteen_month_label(first),
             "prev_month": (first - timedelta(days=1)).strftime("%Y-%m"),
             "next_month": following.strftime("%Y-%m"),
             "spent": -sum(e.amount for e in entries if e.amount < 0),

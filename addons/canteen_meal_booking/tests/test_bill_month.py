@@ -35,6 +35,14 @@ class TestBillMonth(CanteenCardCase):
         self.assertEqual(self.portal("2026-03")["spent"], 3.0)
         self.assertNotIn(self.february, self.portal("2026-01")["entries"])
 
+    def test_month_written_as_its_language_writes_it(self):
+        self.assertEqual(self.portal("2026-02")["month_label"], "February 2026")
+        self.env["res.lang"]._activate_lang("zh_CN")
+        Booking = self.env["canteen.booking"].with_context(lang="zh_CN")
+        bill = Booking._canteen_portal_month(self.alice, "2026-02")
+        self.assertEqual(bill["month_label"], "2026年2月")
+        self.assertEqual(bill["month"], "2026-02")  # the links keep the month's code
+
     def test_portal_and_report_agree(self):
         if "canteen.report" not in self.env:
             self.skipTest("canteen_report is not installed")
