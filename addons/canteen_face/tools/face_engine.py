@@ -152,7 +152,7 @@ def _encoder():
     path = face_recognition_models.face_recognition_model_location()
     try:
         return face_resnet.FaceNet(path)
-    except (face_resnet.ModelFormatError, ValueError, IndexError) as error:
+    except face_resnet.ModelFormatError as error:  # FaceNet turns every misfit into one
         _logger.warning("Face embeddings computed by dlib (slower): %s", error)
         return _DlibEncoder(path)
 
